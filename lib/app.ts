@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { App, Aspects } from 'aws-cdk-lib';
+import { BucketRules, LogGroupRules, RetainStatefulRules } from './aspects/org-rules';
+import { addCompliancePlugins } from './compliance/plugins';
+import { loadEnvironments } from './config/load';
+import type { EnvironmentConfig } from './config/schema';
+import { OmniChatStage } from './stage';
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /** Environment to synthesize (`-c env=NAME`); all when undefined. */
+  readonly envName?: string;
+  /** Cloud assembly directory. @default cdk.out (the CLI decides when run through it) */
+  readonly outdir?: string;
+  /** Register the compliance packs. Tests of single properties may skip them for speed. @default true */
+  readonly compliance?: boolean;
+  /** Configurations to use instead of the committed ones (tests). */
+  readonly configs?: readonly EnvironmentConfig[];
+}
+
+/** Feature flags and settings from cdk.json, so in-process synth behaves exactly like the CLI. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+/** Builds the CDK app: one Stage per environment, org-rule aspects and the compliance gate. */
+export function buildApp(options: BuildAppOptions = {}): { app: App; stages: OmniChatStage[] } {
+  const app = new App({
+    ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
+    context: cdkJsonContext(),
+  });
+  const envName = options.envName ?? (app.node.tryGetContext('env') as string | undefined);
+  const configs = options.configs ?? loadEnvironments(envName);
+  const stages = configs.map((config) => {
+    const stage = new OmniChatStage(app, config.name, { config });
+    Aspects.of(stage).add(new LogGroupRules());
+    Aspects.of(stage).add(new BucketRules());
+    Aspects.of(stage).add(new RetainStatefulRules(config.removalPolicy !== 'destroy'));
+    return stage;
+  });
+  if (options.compliance ?? true) addCompliancePlugins(app);
+  return { app, stages };
+}

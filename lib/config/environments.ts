@@ -1,0 +1,71 @@
+import type { EnvironmentConfigInput } from './schema';
+
+/**
+ * The three environments. Replace the account ids with yours before `cdk deploy`;
+ * everything synth needs is here, so synthesis never calls AWS.
+ */
+
+const models: EnvironmentConfigInput['models'] = {
+  allowList: [
+    { id: 'anthropic.claude-3-5-haiku-20241022-v1:0', label: 'Claude 3.5 Haiku' },
+    { id: 'amazon.nova-lite-v1:0', label: 'Amazon Nova Lite' },
+  ],
+  defaultModelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+};
+
+export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
+  dev: {
+    name: 'dev',
+    account: '111111111111',
+    region: 'eu-central-1',
+    dataClassification: 'confidential',
+    network: {
+      vpcCidr: '10.10.0.0/16',
+      availabilityZones: ['eu-central-1a', 'eu-central-1b'],
+      maxAzs: 2,
+    },
+    logRetentionDays: 365,
+    dataRetentionDays: 30,
+    removalPolicy: 'destroy',
+    terminationProtection: false,
+    alertEmails: ['omnichat-alerts-dev@example.com'],
+    allowedIngressCidrs: ['0.0.0.0/0'],
+    models,
+  },
+  staging: {
+    name: 'staging',
+    account: '222222222222',
+    region: 'eu-central-1',
+    dataClassification: 'confidential',
+    network: {
+      vpcCidr: '10.20.0.0/16',
+      availabilityZones: ['eu-central-1a', 'eu-central-1b'],
+      maxAzs: 2,
+    },
+    logRetentionDays: 365,
+    dataRetentionDays: 90,
+    removalPolicy: 'retain',
+    terminationProtection: true,
+    alertEmails: ['omnichat-alerts-staging@example.com'],
+    allowedIngressCidrs: ['0.0.0.0/0'],
+    models,
+  },
+  prod: {
+    name: 'prod',
+    account: '333333333333',
+    region: 'eu-central-1',
+    dataClassification: 'confidential',
+    network: {
+      vpcCidr: '10.30.0.0/16',
+      availabilityZones: ['eu-central-1a', 'eu-central-1b', 'eu-central-1c'],
+      maxAzs: 3,
+    },
+    logRetentionDays: 731,
+    dataRetentionDays: 365,
+    removalPolicy: 'retain',
+    terminationProtection: true,
+    alertEmails: ['omnichat-alerts@example.com', 'security-oncall@example.com'],
+    allowedIngressCidrs: ['0.0.0.0/0'],
+    models,
+  },
+};

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/**
+ * The schema every environment's configuration must satisfy. Parsed once in bin/, so a
+ * bad value fails synth with the field's path before any construct is built.
+ */
+
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as eu-central-1');
+const cidrV4 = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/,
+    'must be an IPv4 CIDR such as 10.0.0.0/16',
+  );
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const logRetentionDays = z
+  .number()
+  .int()
+  .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+    message: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+  })
+  .refine((d) => d >= 365, {
+    message:
+      'must be at least 365 days (Control Tower CT.CLOUDWATCH.PR.2; PCI DSS 10.7 keeps audit logs a year)',
+  });
+
+/** A Bedrock model (or cross-region inference profile) the chat function may call. */
+const allowedModel = z
+  .object({
+    /** Model id as passed to Converse, e.g. `anthropic.claude-3-5-haiku-20241022-v1:0` or an inference profile id. */
+    id: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?(:[a-z0-9]+)?$/i, 'must be a Bedrock model or inference profile id'),
+    /** Human-readable name shown in the model picker. */
+    label: z.string().min(1).max(64),
+    /** Whether `id` is a cross-region inference profile (its IAM resources differ). */
+    inferenceProfile: z.boolean().default(false),
+    /** Regions an inference profile may route to; IAM must allow the foundation model in each. */
+    profileRegions: z.array(region).default([]),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.inferenceProfile && m.profileRegions.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profileRegions'],
+        message: 'an inference profile needs its regions',
+      });
+    }
+  });
+
+const networkSchema = z
+  .object({
+    /** CIDR of the VPC. */
+    vpcCidr: cidrV4,
+    /** Availability zones to span, named explicitly so synth never looks them up. */
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/, 'must be an AZ name'))
+      .min(1),
+    /** Number of AZs used; must not exceed the list above. */
+    maxAzs: z.number().int().min(1).max(6),
+    /**
+     * Give the compute subnets a route to the internet through NAT. Off by default: the
+     * functions reach AWS only through VPC endpoints. Turning it on is a reviewed decision.
+     */
+    natEgress: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((n, ctx) => {
+    if (n.maxAzs > n.availabilityZones.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxAzs'],
+        message: `is ${n.maxAzs} but only ${n.availabilityZones.length} availability zones are listed`,
+      });
+    }
+  });
+
+/** One environment (dev, staging, prod). */
+export const environmentConfigSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be lower-case letters, digits and dashes'),
+    account: accountId,
+    region,
+    /** Data classification tag applied to every resource. */
+    dataClassification: z.enum(['public', 'internal', 'confidential', 'restricted']),
+    network: networkSchema,
+    /** Retention of every CloudWatch log group (days). */
+    logRetentionDays,
+    /** Days chat data lives before DynamoDB TTL removes it. */
+    dataRetentionDays: z.number().int().min(1).max(3650),
+    /**
+     * `destroy` only for throw-away environments: stateful resources (keys, tables,
+     * buckets, the user pool) are deleted with the stack. Anything else retains them.
+     */
+    removalPolicy: z.enum(['destroy', 'retain']),
+    /** CloudFormation termination protection for the stateful stacks. */
+    terminationProtection: z.boolean(),
+    /** Who receives alarm notifications. */
+    alertEmails: z.array(z.email('must be an email address')).min(1),
+    /** Client CIDRs the load balancer admits; `0.0.0.0/0` means everyone. */
+    allowedIngressCidrs: z.array(cidrV4).min(1),
+    models: z
+      .object({
+        allowList: z.array(allowedModel).min(1),
+        /** Id of the model used when a request names none; must be in the allow-list. */
+        defaultModelId: z.string(),
+      })
+      .strict()
+      .superRefine((m, ctx) => {
+        if (!m.allowList.some((model) => model.id === m.defaultModelId)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['defaultModelId'],
+            message: 'must be one of models.allowList[].id',
+          });
+        }
+        const ids = m.allowList.map((model) => model.id);
+        if (new Set(ids).size !== ids.length) {
+          ctx.addIssue({ code: 'custom', path: ['allowList'], message: 'model ids must be unique' });
+        }
+      }),
+  })
+  .strict()
+  .superRefine((env, ctx) => {
+    const outsideDev = env.name !== 'dev';
+    if (outsideDev && env.removalPolicy === 'destroy') {
+      ctx.addIssue({ code: 'custom', path: ['removalPolicy'], message: 'must be retain outside dev' });
+    }
+    if (outsideDev && !env.terminationProtection) {
+      ctx.addIssue({ code: 'custom', path: ['terminationProtection'], message: 'must be true outside dev' });
+    }
+    for (const [i, az] of env.network.availabilityZones.entries()) {
+      if (!az.startsWith(env.region)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'availabilityZones', i],
+          message: `${az} is not in region ${env.region}`,
+        });
+      }
+    }
+  });
+
+/** A parsed, validated environment configuration. */
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+/** What a config file may contain before defaults are applied. */
+export type EnvironmentConfigInput = z.input<typeof environmentConfigSchema>;

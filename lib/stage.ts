@@ -1,0 +1,42 @@
+import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from './config/schema';
+import { DataStack } from './stacks/data-stack';
+import { NetworkStack } from './stacks/network-stack';
+
+/** Properties of {@link OmniChatStage}. */
+export interface OmniChatStageProps extends StageProps {
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * One environment (dev, staging, prod) as a CDK Stage. Stacks are split only for
+ * deployment reasons: stateful Data (keys, tables, buckets) apart from the replaceable
+ * stacks that use it.
+ */
+export class OmniChatStage extends Stage {
+  readonly data: DataStack;
+  readonly network: NetworkStack;
+
+  constructor(scope: Construct, id: string, props: OmniChatStageProps) {
+    const { config } = props;
+    super(scope, id, { ...props, env: { account: config.account, region: config.region } });
+    const prefix = `omnichat-${config.name}`;
+
+    this.data = new DataStack(this, 'Data', {
+      stackName: `${prefix}-data`,
+      description: `OmniChat ${config.name}: keys, tables and buckets (stateful)`,
+      config,
+    });
+    this.network = new NetworkStack(this, 'Network', {
+      stackName: `${prefix}-network`,
+      description: `OmniChat ${config.name}: VPC, endpoints and flow logs`,
+      config,
+      logsKey: this.data.keys.logsKey,
+    });
+
+    Tags.of(this).add('project', 'omnichat');
+    Tags.of(this).add('environment', config.name);
+    Tags.of(this).add('data-classification', config.dataClassification);
+  }
+}
