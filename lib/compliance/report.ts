@@ -121,7 +121,10 @@ export function packFromCfnLint(
   const acknowledgements: Acknowledgement[] = [];
   for (const m of matches) {
     const path = `${m.Filename}#${(m.Location.Path ?? []).join('/')}`;
-    const acceptance = m.Level === 'Warning' ? accepted.find((a) => a.rule === m.Rule.Id && (a.where?.test(path) ?? true)) : undefined;
+    const acceptance =
+      m.Level === 'Warning'
+        ? accepted.find((a) => a.rule === m.Rule.Id && (a.where?.test(path) ?? true))
+        : undefined;
     if (acceptance) {
       acknowledgements.push({ rule: m.Rule.Id, path, reason: acceptance.reason });
     } else if (m.Level !== 'Informational') {

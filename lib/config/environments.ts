@@ -30,6 +30,8 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     terminationProtection: false,
     alertEmails: ['omnichat-alerts-dev@example.com'],
     allowedIngressCidrs: ['0.0.0.0/0'],
+    audit: { objectLockMode: 'GOVERNANCE', archiveRetentionDays: 30, tableRetentionDays: 30 },
+    backup: { enabled: false, retentionDays: 7, vaultLock: false },
     models,
   },
   staging: {
@@ -48,6 +50,8 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     terminationProtection: true,
     alertEmails: ['omnichat-alerts-staging@example.com'],
     allowedIngressCidrs: ['0.0.0.0/0'],
+    audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 365, tableRetentionDays: 90 },
+    backup: { enabled: true, retentionDays: 35, vaultLock: false },
     models,
   },
   prod: {
@@ -66,6 +70,8 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     terminationProtection: true,
     alertEmails: ['omnichat-alerts@example.com', 'security-oncall@example.com'],
     allowedIngressCidrs: ['0.0.0.0/0'],
+    audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 2557, tableRetentionDays: 365 },
+    backup: { enabled: true, retentionDays: 35, vaultLock: true },
     models,
   },
 };

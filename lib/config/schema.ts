@@ -82,6 +82,31 @@ const networkSchema = z
     }
   });
 
+const auditSchema = z
+  .object({
+    /**
+     * Object Lock mode of the audit archive. COMPLIANCE cannot be lifted by anyone, root
+     * included, until retention ends; GOVERNANCE can be by a privileged principal.
+     */
+    objectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+    /** Days each archived audit batch is locked and kept. */
+    archiveRetentionDays: z.number().int().min(1).max(3650),
+    /** Days audit events stay queryable in the table before TTL removes them (the archive keeps them). */
+    tableRetentionDays: z.number().int().min(1).max(3650),
+  })
+  .strict();
+
+const backupSchema = z
+  .object({
+    /** AWS Backup plan for tables and buckets (its own vault and CMK). */
+    enabled: z.boolean(),
+    /** Daily recovery points are kept this many days. */
+    retentionDays: z.number().int().min(1).max(36500),
+    /** Vault lock: recovery points cannot be deleted early, not even by an administrator. */
+    vaultLock: z.boolean(),
+  })
+  .strict();
+
 /** One environment (dev, staging, prod). */
 export const environmentConfigSchema = z
   .object({
@@ -106,6 +131,8 @@ export const environmentConfigSchema = z
     alertEmails: z.array(z.email('must be an email address')).min(1),
     /** Client CIDRs the load balancer admits; `0.0.0.0/0` means everyone. */
     allowedIngressCidrs: z.array(cidrV4).min(1),
+    audit: auditSchema,
+    backup: backupSchema,
     models: z
       .object({
         allowList: z.array(allowedModel).min(1),
@@ -135,6 +162,20 @@ export const environmentConfigSchema = z
     }
     if (outsideDev && !env.terminationProtection) {
       ctx.addIssue({ code: 'custom', path: ['terminationProtection'], message: 'must be true outside dev' });
+    }
+    if (outsideDev && env.audit.objectLockMode !== 'COMPLIANCE') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audit', 'objectLockMode'],
+        message: 'must be COMPLIANCE outside dev',
+      });
+    }
+    if (env.audit.archiveRetentionDays < env.audit.tableRetentionDays) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['audit', 'archiveRetentionDays'],
+        message: 'must be at least audit.tableRetentionDays: the archive is the record of last resort',
+      });
     }
     for (const [i, az] of env.network.availabilityZones.entries()) {
       if (!az.startsWith(env.region)) {
