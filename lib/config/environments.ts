@@ -31,7 +31,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     alertEmails: ['omnichat-alerts-dev@example.com'],
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'GOVERNANCE', archiveRetentionDays: 30, tableRetentionDays: 30 },
-    backup: { enabled: false, retentionDays: 7, vaultLock: false },
+    backup: { enabled: true, retentionDays: 7, vaultLock: false },
     models,
   },
   staging: {

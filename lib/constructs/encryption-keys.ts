@@ -98,7 +98,7 @@ export class EncryptionKeys extends Construct {
  * an administrator of this account, can grant itself use of the key directly
  * (Control Tower CT.KMS.PR.3).
  */
-function denyGrantsExceptForAwsServices(key: kms.Key): void {
+export function denyGrantsExceptForAwsServices(key: kms.Key): void {
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       sid: 'DenyGrantsExceptForAwsServices',

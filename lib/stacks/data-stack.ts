@@ -1,7 +1,12 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/schema';
+import { AppTables } from '../constructs/app-tables';
+import { Backups } from '../constructs/backups';
 import { EncryptionKeys } from '../constructs/encryption-keys';
+import { AccessLogsBucket, AuditArchiveBucket } from '../constructs/secure-buckets';
+import { allTables, auditTable, type TableSchema } from '../data/table-schemas';
 
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
@@ -9,18 +14,61 @@ export interface DataStackProps extends StackProps {
 }
 
 /**
- * Stateful resources of one environment: KMS keys, tables and buckets. Kept apart from
- * the stateless stacks so those can be replaced freely; termination-protected and
- * retained outside dev.
+ * Stateful resources of one environment: KMS keys, tables and buckets, and their
+ * backups. Kept apart from the stateless stacks so those can be replaced freely;
+ * termination-protected, deletion-protected and retained outside dev.
  */
 export class DataStack extends Stack {
   /** The environment's customer-managed keys. */
   readonly keys: EncryptionKeys;
+  /** The DynamoDB tables, built from lib/data/table-schemas.ts. */
+  readonly tables: AppTables;
+  /** Destination of S3 server access logs and load balancer access logs. */
+  readonly accessLogs: AccessLogsBucket;
+  /** Object Lock archive of the audit trail. */
+  readonly auditArchive: AuditArchiveBucket;
+  /** AWS Backup plan, when enabled in config. */
+  readonly backups?: Backups;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.terminationProtection });
-    const removalPolicy =
-      props.config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    this.keys = new EncryptionKeys(this, 'Keys', { envName: props.config.name, removalPolicy });
+    const { config } = props;
+    const retain = config.removalPolicy !== 'destroy';
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.keys = new EncryptionKeys(this, 'Keys', { envName: config.name, removalPolicy });
+    this.tables = new AppTables(this, 'Tables', {
+      schemas: allTables,
+      encryptionKey: this.keys.dataKey,
+      keyOverrides: { [auditTable.id]: this.keys.auditKey },
+      deletionProtection: retain,
+      removalPolicy,
+    });
+    this.accessLogs = new AccessLogsBucket(this, 'AccessLogs', {
+      retentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+    this.auditArchive = new AuditArchiveBucket(this, 'AuditArchive', {
+      encryptionKey: this.keys.auditKey,
+      objectLockMode: config.audit.objectLockMode,
+      retentionDays: config.audit.archiveRetentionDays,
+      accessLogsBucket: this.accessLogs.bucket,
+      removalPolicy,
+    });
+    if (config.backup.enabled) {
+      this.backups = new Backups(this, 'Backups', {
+        envName: config.name,
+        tables: [...this.tables.byId.values()],
+        buckets: [this.auditArchive.bucket],
+        retentionDays: config.backup.retentionDays,
+        vaultLock: config.backup.vaultLock,
+        removalPolicy,
+      });
+    }
+  }
+
+  /** The table built from `schema`. */
+  table(schema: TableSchema): dynamodb.Table {
+    return this.tables.table(schema);
   }
 }
