@@ -1,0 +1,112 @@
+/**
+ * Ports of the chat service: what differs between local, hybrid and AWS mode. The
+ * handlers depend only on these interfaces; adapters (DynamoDB, Bedrock, KMS, local
+ * files and stand-ins) implement them.
+ */
+
+/** Time source, injected so limits, TTLs and caches are testable. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+/** Binding of an encrypted value to its owner: a ciphertext is useless under any other context. */
+export interface EncryptionContext {
+  readonly user: string;
+  readonly conversation: string;
+}
+
+/** An encrypted message text, as stored. */
+export interface SealedText {
+  /** Format version. */
+  readonly v: 1;
+  /** The data key encrypted under the master key (KMS CiphertextBlob or local wrap), base64. */
+  readonly k: string;
+  /** AES-GCM IV, base64 (12 bytes). */
+  readonly iv: string;
+  /** AES-GCM tag, base64 (16 bytes). */
+  readonly tag: string;
+  /** Ciphertext, base64. */
+  readonly ct: string;
+}
+
+/** Envelope encryption of message text with data keys bound to an encryption context. */
+export interface TextCipher {
+  seal(plaintext: string, context: EncryptionContext): Promise<SealedText>;
+  /** Throws `DecryptionError` when the context does not match or the data was altered. */
+  open(sealed: SealedText, context: EncryptionContext): Promise<string>;
+}
+
+/** A turn of the conversation as the model sees it. */
+export interface ModelMessage {
+  readonly role: 'user' | 'assistant';
+  readonly text: string;
+}
+
+/** What the chat service asks the model. */
+export interface ModelRequest {
+  readonly modelId: string;
+  readonly system: string;
+  readonly messages: readonly ModelMessage[];
+  readonly maxOutputTokens: number;
+  /** Abort when the request's time budget runs out. */
+  readonly signal?: AbortSignal;
+}
+
+/** What the model answered. */
+export interface ModelReply {
+  readonly text: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** `guardrail_intervened` when the Bedrock guardrail replaced input or output. */
+  readonly stopReason: string;
+  /** The Bedrock guardrail intervened (input or output); `text` is then its blocked message. */
+  readonly guardrailIntervened: boolean;
+  /** Which side the guardrail acted on, when it did and the trace says so. */
+  readonly guardrailSide?: 'input' | 'output';
+}
+
+/**
+ * The model (Bedrock Converse with our guardrail in AWS and hybrid mode, a deterministic
+ * stand-in locally). Throws `ModelThrottledError` or `ModelUnavailableError`.
+ */
+export interface ChatModel {
+  /** Label shown to users, e.g. to mark the local stand-in. */
+  readonly label: string;
+  converse(request: ModelRequest): Promise<ModelReply>;
+}
+
+/** Result of a limit check. */
+export interface LimitDecision {
+  readonly allowed: boolean;
+  /** Seconds until a retry can succeed, when not allowed. */
+  readonly retryAfterSeconds: number;
+  /** Remaining requests in the bucket / tokens in today's budget (for headers). */
+  readonly remaining: number;
+  readonly limit: number;
+}
+
+/** Per-user limits for one role. */
+export interface UserLimits {
+  /** Token-bucket capacity (burst) in requests. */
+  readonly burst: number;
+  /** Refill rate, requests per minute. */
+  readonly requestsPerMinute: number;
+  /** Daily budget of model tokens (input + output). */
+  readonly dailyTokens: number;
+}
+
+/**
+ * Per-user request rate and daily token budget, enforced with conditional writes so
+ * concurrent requests can never exceed them.
+ */
+export interface LimitStore {
+  /** Takes one request from the user's bucket. */
+  takeRequest(user: string, limits: UserLimits): Promise<LimitDecision>;
+  /** Reserves `tokens` of today's budget before a model call; refused if it would overspend. */
+  reserveTokens(user: string, tokens: number, limits: UserLimits): Promise<LimitDecision>;
+  /** Settles a reservation with the real usage (refunds the difference, never below zero). */
+  settleTokens(user: string, reserved: number, used: number): Promise<void>;
+  /** Removes every limit record of the user (erasure). */
+  eraseUser(user: string): Promise<void>;
+}
