@@ -1,0 +1,166 @@
+/**
+ * DynamoDB adapter of `ApiKeyStore` on the `apiKeysTable` schema (lib/data/table-schemas.ts):
+ * pk `KEY#<sha256 hex>`, GSI `byOwner` on owner/createdAt, TTL on `expiresAt`.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { ConflictError } from '../shared/errors';
+import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary } from './api-keys';
+import { isPermission, type Permission } from './permissions';
+
+/** Name of the owner index in `apiKeysTable`. */
+export const BY_OWNER_INDEX = 'byOwner';
+// Everything a listing may show: the partition key (the hash) is deliberately not projected.
+const SUMMARY_PROJECTION = 'keyId, #name, #permissions, createdAt, expiresAt, lastUsedAt, revokedAt';
+const SUMMARY_NAMES = { '#name': 'name', '#permissions': 'permissions' };
+
+const keyOf = (hash: string): Record<string, AttributeValue> => ({ pk: { S: `KEY#${hash}` } });
+
+function toItem(record: ApiKeyRecord): Record<string, AttributeValue> {
+  return {
+    ...keyOf(record.hash),
+    keyId: { S: record.keyId },
+    owner: { S: record.owner },
+    ownerUsername: { S: record.ownerUsername },
+    name: { S: record.name },
+    permissions: { L: record.permissions.map((permission) => ({ S: permission })) },
+    createdAt: { S: record.createdAt },
+    expiresAt: { N: String(record.expiresAt) },
+  };
+}
+
+function readSummary(item: Record<string, AttributeValue>): ApiKeySummary {
+  const permissions: Permission[] = (item.permissions?.L ?? [])
+    .map((value) => value.S ?? '')
+    .filter((value): value is Permission => isPermission(value));
+  return {
+    keyId: item.keyId?.S ?? '',
+    name: item.name?.S ?? '',
+    permissions,
+    createdAt: item.createdAt?.S ?? '',
+    expiresAt: Number(item.expiresAt?.N ?? 0),
+    ...(item.lastUsedAt?.S === undefined ? {} : { lastUsedAt: item.lastUsedAt.S }),
+    ...(item.revokedAt?.S === undefined ? {} : { revokedAt: item.revokedAt.S }),
+  };
+}
+
+/** `ApiKeyStore` on DynamoDB. */
+export class DynamoDbApiKeyStore implements ApiKeyStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(record: ApiKeyRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toItem(record),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      // 256 random bits do not collide; if they ever do, nothing was overwritten.
+      if (error instanceof ConditionalCheckFailedException)
+        throw new ConflictError('Key already exists.', error);
+      throw error;
+    }
+  }
+
+  async getByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const { Item: item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: keyOf(hash), ConsistentRead: true }),
+    );
+    if (!item || item.owner?.S === undefined || item.ownerUsername?.S === undefined) return undefined;
+    return { ...readSummary(item), hash, owner: item.owner.S, ownerUsername: item.ownerUsername.S };
+  }
+
+  async listByOwner(owner: string): Promise<ApiKeySummary[]> {
+    const summaries: ApiKeySummary[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BY_OWNER_INDEX,
+          KeyConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', ...SUMMARY_NAMES },
+          ExpressionAttributeValues: { ':owner': { S: owner } },
+          ProjectionExpression: SUMMARY_PROJECTION,
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      summaries.push(...(page.Items ?? []).map(readSummary));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return summaries;
+  }
+
+  async revoke(owner: string, keyId: string, revokedAt: string): Promise<ApiKeySummary | undefined> {
+    // The key id is not the table key: find the owner's item through the owner index (so
+    // another user's id is simply not found), then update it conditioned on the owner.
+    const { Items: items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_OWNER_INDEX,
+        KeyConditionExpression: '#owner = :owner',
+        FilterExpression: 'keyId = :keyId',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': { S: owner }, ':keyId': { S: keyId } },
+        ProjectionExpression: 'pk',
+      }),
+    );
+    const pk = items?.[0]?.pk;
+    if (!pk) return undefined;
+    try {
+      const { Attributes: attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk },
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :revokedAt)',
+          ConditionExpression: 'attribute_exists(pk) AND #owner = :owner AND keyId = :keyId',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':owner': { S: owner },
+            ':keyId': { S: keyId },
+            ':revokedAt': { S: revokedAt },
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return attributes ? readSummary(attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async touch(hash: string, usedAt: string, minIntervalMs: number): Promise<void> {
+    const threshold = new Date(Date.parse(usedAt) - minIntervalMs).toISOString();
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(hash),
+          UpdateExpression: 'SET lastUsedAt = :usedAt',
+          // Throttled: at most one write per interval per key, and never resurrects a deleted item.
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :threshold)',
+          ExpressionAttributeValues: { ':usedAt': { S: usedAt }, ':threshold': { S: threshold } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+}
