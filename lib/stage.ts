@@ -1,6 +1,7 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/schema';
+import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 
@@ -17,6 +18,7 @@ export interface OmniChatStageProps extends StageProps {
 export class OmniChatStage extends Stage {
   readonly data: DataStack;
   readonly network: NetworkStack;
+  readonly api: ApiStack;
 
   constructor(scope: Construct, id: string, props: OmniChatStageProps) {
     const { config } = props;
@@ -33,6 +35,13 @@ export class OmniChatStage extends Stage {
       description: `OmniChat ${config.name}: VPC, endpoints and flow logs`,
       config,
       logsKey: this.data.keys.logsKey,
+    });
+    this.api = new ApiStack(this, 'Api', {
+      stackName: `${prefix}-api`,
+      description: `OmniChat ${config.name}: functions, load balancer and WAF (stateless)`,
+      config,
+      network: this.network.network,
+      data: this.data,
     });
 
     Tags.of(this).add('project', 'omnichat');

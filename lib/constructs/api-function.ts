@@ -1,0 +1,196 @@
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { EncryptedLogGroup } from './encrypted-log-group';
+
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Properties of {@link ApiFunction}. */
+export interface ApiFunctionProps {
+  /** Entry file under lambda/functions/, without extension (e.g. `chat`). */
+  readonly entry: string;
+  /** One line on what the function does (shown in the console). */
+  readonly description: string;
+  readonly vpc: ec2.IVpc;
+  /** Private isolated subnets. */
+  readonly subnets: ec2.SubnetSelection;
+  /** Environment variables (no secrets: Lambda shows them to anyone who may read the configuration). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Key for the function's log group. */
+  readonly logsKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  /** Key that encrypts the environment variables at rest. */
+  readonly environmentKey: kms.IKey;
+  /** Concurrency reserved for (and capped at) this function. */
+  readonly reservedConcurrency: number;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default 15 seconds */
+  readonly timeout?: Duration;
+  /** Compile-time constants for esbuild (e.g. the guardrail policy), JSON-encoded values. */
+  readonly define?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Lambda function behind the load balancer, secure by default: Node.js 22 on arm64,
+ * bundled and minified as ESM by esbuild, in the isolated subnets with a security group
+ * that may only speak HTTPS (and with no internet route, HTTPS reaches only the VPC
+ * endpoints), a CMK-encrypted log group with retention, tracing on, environment
+ * encrypted with a CMK, and concurrency reserved so one function cannot starve the rest.
+ */
+export class ApiFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.LogGroup;
+  /** The execution role. Its permissions live in {@link policy}, a customer-managed policy. */
+  readonly role: iam.Role;
+  /** Every permission of the function; add to it with {@link grant}. */
+  readonly policy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: ApiFunctionProps) {
+    super(scope, id);
+    if (!/^[a-z][a-z0-9-]*$/.test(props.entry))
+      throw new Error(`ApiFunction: entry "${props.entry}" must be a plain file name`);
+    if (props.reservedConcurrency < 1) throw new Error('ApiFunction: reservedConcurrency must be at least 1');
+
+    this.logGroup = new EncryptedLogGroup(this, 'Logs', {
+      encryptionKey: props.logsKey,
+      retention: props.logRetention,
+    }).logGroup;
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${id}: HTTPS out to VPC endpoints only`,
+      allowAllOutbound: false,
+    });
+    // Compute subnets route nowhere but to the VPC endpoints, so 443 "anywhere" reaches only
+    // them; gateway-endpoint prefix lists would need a lookup at synth, which we never do.
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to VPC endpoints');
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: `${id}: execution role`,
+    });
+    // Permissions go into one customer-managed policy (reviewable, no inline policies). The
+    // function gets an immutable view of the role, so CDK cannot add grants behind our back;
+    // a grant made on the mutable role elsewhere creates an inline policy and fails the
+    // compliance gate instead of passing silently.
+    this.policy = new iam.ManagedPolicy(this, 'Policy', {
+      description: `${id}: permissions of the function`,
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:log-stream:*`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ManageVpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'SendTraces',
+          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(this.policy).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the VPC network-interface actions Lambda needs to attach the function to its subnets (EC2 does not support resource-level permissions for Describe* and interface management before the interface exists) and X-Ray trace submission (no resource-level permissions). Every data permission of the function is scoped to its resources.',
+    });
+    Validations.of(this.policy).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.logGroup.node.defaultChild as CfnElement)}.Arn>:log-stream:*]`,
+      reason: 'Log streams are created by the function at run time under its own log group only.',
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: `${projectRoot}lambda/functions/${props.entry}.ts`,
+      projectRoot,
+      depsLockFilePath: `${projectRoot}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: props.description,
+      role: this.role.withoutPolicyUpdates(),
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(15),
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.securityGroup],
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      environmentEncryption: props.environmentKey,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // ESM output still meets CommonJS dependencies that call require().
+        banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
+        // The Lambda runtime ships the AWS SDK v3, but pinning our own version keeps the
+        // code tested here identical to the code that runs.
+        externalModules: [],
+        define: { ...(props.define ?? {}) },
+        logLevel: nodejs.LogLevel.ERROR,
+      },
+    });
+    this.acknowledgeSynchronousInvocation();
+  }
+
+  /** Grants `actions` on `resources` (and under `conditions`) through the function's managed policy. */
+  grant(sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>): void {
+    this.policy.addStatements(
+      new iam.PolicyStatement({
+        sid,
+        actions,
+        resources,
+        ...(conditions === undefined ? {} : { conditions }),
+      }),
+    );
+  }
+
+  private acknowledgeSynchronousInvocation(): void {
+    Validations.of(this.function).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+      reason:
+        'The function IS in the VPC: VpcConfig lists the isolated compute subnets and its own security group; the subnet ids are cross-stack references that the guard rule cannot resolve (it accepts only literals and same-stack Refs). A template test asserts VpcConfig on every function.',
+    });
+    const runtimeReason =
+      'Pinned to nodejs22.x on purpose (DESIGN.md section 11): the bundle is built and tested for Node 22, which is in AWS support until 2027; moving to a newer runtime is a reviewed change with its own test run, not a silent upgrade.';
+    Validations.of(this.function).acknowledge({ id: 'AwsSolutions::AwsSolutions-L1', reason: runtimeReason });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless::Serverless-LambdaLatestVersion',
+      reason: runtimeReason,
+    });
+    const reason =
+      'Invoked synchronously by the load balancer: a failed request is answered (and retried by the client), so there is no asynchronous event to park in a dead-letter queue.';
+    for (const id of [
+      'HIPAA.Security::HIPAA.Security-LambdaDLQ',
+      'NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ',
+      'PCI.DSS.321::PCI.DSS.321-LambdaDLQ',
+      'Serverless::Serverless-LambdaDLQ',
+    ]) {
+      Validations.of(this.function).acknowledge({ id, reason });
+    }
+  }
+}
