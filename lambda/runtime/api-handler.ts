@@ -1,0 +1,70 @@
+/**
+ * Builds a function's handler from the routes it serves: the HTTP edge (parse, bound,
+ * secure, shape errors), then the claim check (authenticate, authorize, audit the
+ * decision), then the route's core. A route this function does not serve answers 404:
+ * the load balancer should never send one, and guessing would be worse.
+ */
+import middy from '@middy/core';
+import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { type AuthContext, type ClaimCheckOptions, claimCheck } from '../auth/claim-check';
+import type { RouteRule } from '../auth/permissions';
+import type { Principal } from '../auth/principal';
+import { NotFoundError } from '../shared/errors';
+import {
+  type EdgeContext,
+  type HttpEdgeOptions,
+  httpEdge,
+  type ParsedRequest,
+  parsedRequest,
+} from '../shared/http';
+
+/** What a route's core receives. */
+export interface RouteCall {
+  readonly request: ParsedRequest;
+  /** Set on every route that requires authentication. */
+  readonly principal?: Principal;
+  readonly params: Readonly<Record<string, string>>;
+  /** Caller address as the load balancer saw it. */
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+}
+
+/** A route's core. */
+export type RouteImpl = (call: RouteCall) => Promise<ALBResult>;
+
+/** Key of a route in the table: `METHOD pattern`, e.g. `GET /api/v1/conversations/{id}`. */
+export type RouteKey = `${RouteRule['method']} ${string}`;
+
+/** Options of {@link createApiHandler}. */
+export interface ApiHandlerOptions {
+  readonly routes: Readonly<Partial<Record<RouteKey, RouteImpl>>>;
+  readonly claimCheck: ClaimCheckOptions;
+  readonly edge?: HttpEdgeOptions;
+}
+
+type Context = EdgeContext & AuthContext;
+
+/** The middy handler of one function. */
+export function createApiHandler(options: ApiHandlerOptions) {
+  const dispatch = async (_event: ALBEvent, context: Context): Promise<ALBResult> => {
+    const request = parsedRequest(context);
+    const match = context.route;
+    const impl = match
+      ? options.routes[`${match.route.method} ${match.route.pattern}` as RouteKey]
+      : undefined;
+    if (!match || !impl) throw new NotFoundError();
+    const forwarded = request.headers['x-forwarded-for']?.split(',').at(-1)?.trim();
+    const userAgent = request.headers['user-agent'];
+    return impl({
+      request,
+      params: match.params,
+      ...(context.principal ? { principal: context.principal } : {}),
+      ...(forwarded ? { sourceIp: forwarded } : {}),
+      ...(userAgent ? { userAgent } : {}),
+    });
+  };
+  return middy<ALBEvent, ALBResult, Error, Context>()
+    .use(httpEdge(options.edge))
+    .use(claimCheck(options.claimCheck))
+    .handler(dispatch);
+}
