@@ -9,7 +9,7 @@ import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { type AuthContext, type ClaimCheckOptions, claimCheck } from '../auth/claim-check';
 import type { RouteRule } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
-import { NotFoundError } from '../shared/errors';
+import { NotFoundError, UnauthenticatedError } from '../shared/errors';
 import {
   type EdgeContext,
   type HttpEdgeOptions,
@@ -67,4 +67,10 @@ export function createApiHandler(options: ApiHandlerOptions) {
     .use(httpEdge(options.edge))
     .use(claimCheck(options.claimCheck))
     .handler(dispatch);
+}
+
+/** The caller of a route that requires authentication (the claim check guarantees it). */
+export function callerOf(call: RouteCall): Principal {
+  if (!call.principal) throw new UnauthenticatedError();
+  return call.principal;
 }
