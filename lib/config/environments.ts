@@ -32,6 +32,13 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'GOVERNANCE', archiveRetentionDays: 30, tableRetentionDays: 30 },
     backup: { enabled: true, retentionDays: 7, vaultLock: false },
+    edge: {
+      rateLimitPerMinute: 100,
+      chatRateLimitPerMinute: 20,
+      promptInjectionAction: 'COUNT',
+      anonymousIpList: false,
+      botControl: false,
+    },
     models,
   },
   staging: {
@@ -52,6 +59,13 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 365, tableRetentionDays: 90 },
     backup: { enabled: true, retentionDays: 35, vaultLock: false },
+    edge: {
+      rateLimitPerMinute: 100,
+      chatRateLimitPerMinute: 20,
+      promptInjectionAction: 'BLOCK',
+      anonymousIpList: true,
+      botControl: false,
+    },
     models,
   },
   prod: {
@@ -72,6 +86,13 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 2557, tableRetentionDays: 365 },
     backup: { enabled: true, retentionDays: 35, vaultLock: true },
+    edge: {
+      rateLimitPerMinute: 100,
+      chatRateLimitPerMinute: 20,
+      promptInjectionAction: 'BLOCK',
+      anonymousIpList: true,
+      botControl: true,
+    },
     models,
   },
 };

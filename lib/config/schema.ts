@@ -107,6 +107,43 @@ const backupSchema = z
   })
   .strict();
 
+const edgeSchema = z
+  .object({
+    /** Requests per minute per client IP, all paths (WAF rate-based rule). */
+    rateLimitPerMinute: z.number().int().min(10).max(100_000),
+    /** Requests per minute per client IP on `POST /api/v1/chat`. */
+    chatRateLimitPerMinute: z.number().int().min(10).max(100_000),
+    /** What WAF rule AI-001 does with a body that contains a known injection phrase. */
+    promptInjectionAction: z.enum(['COUNT', 'BLOCK']),
+    /** AWS managed Anonymous IP list (VPNs, Tor, hosting providers). */
+    anonymousIpList: z.boolean(),
+    /** AWS managed Bot Control (common level; billed per request). */
+    botControl: z.boolean(),
+    /** Client CIDRs admitted when an IP allow-list applies. */
+    ipAllowList: z.array(cidrV4).default([]),
+    /** Where the IP allow-list applies: nowhere, only `/api/v1/admin/*`, or everything. */
+    ipAllowListScope: z.enum(['none', 'admin', 'all']).default('none'),
+    /** ISO 3166 alpha-2 country codes admitted; empty = every country. */
+    countryAllowList: z.array(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code')).default([]),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.ipAllowListScope !== 'none' && e.ipAllowList.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ipAllowList'],
+        message: 'must list CIDRs when ipAllowListScope is not none',
+      });
+    }
+    if (e.chatRateLimitPerMinute > e.rateLimitPerMinute) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chatRateLimitPerMinute'],
+        message: 'must not exceed rateLimitPerMinute',
+      });
+    }
+  });
+
 /** One environment (dev, staging, prod). */
 export const environmentConfigSchema = z
   .object({
@@ -132,6 +169,7 @@ export const environmentConfigSchema = z
     /** Client CIDRs the load balancer admits; `0.0.0.0/0` means everyone. */
     allowedIngressCidrs: z.array(cidrV4).min(1),
     audit: auditSchema,
+    edge: edgeSchema,
     backup: backupSchema,
     models: z
       .object({

@@ -1,0 +1,179 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { numberAboveRegex, WebAcl, type WebAclProps } from '../../lib/constructs/web-acl';
+import { PROMPT_INJECTION_PHRASES } from '../../lib/edge/prompt-injection-phrases';
+import { configOf, ENV_NAMES } from '../support/synth';
+
+type Rule = {
+  Name: string;
+  Priority: number;
+  Action?: Record<string, unknown>;
+  OverrideAction?: unknown;
+  Statement: Record<string, unknown>;
+  VisibilityConfig: Record<string, unknown>;
+};
+
+function aclTemplate(overrides: Partial<WebAclProps> = {}, envName = 'dev') {
+  const config = configOf(envName);
+  const stack = new Stack(new App(), 'Edge', { env: { account: config.account, region: config.region } });
+  const acl = new WebAcl(stack, 'Acl', {
+    envName,
+    ...config.edge,
+    logsKey: new kms.Key(stack, 'Key'),
+    logRetention: logs.RetentionDays.ONE_YEAR,
+    ...overrides,
+  });
+  acl.associate('Alb', 'arn:aws:elasticloadbalancing:eu-central-1:111111111111:loadbalancer/app/x/1');
+  const template = Template.fromStack(stack);
+  const [, resource] = Object.entries(template.findResources('AWS::WAFv2::WebACL'))[0]!;
+  return { template, rules: (resource.Properties.Rules as Rule[]).sort((a, b) => a.Priority - b.Priority) };
+}
+
+describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
+  const config = configOf(envName);
+  const { template, rules } = aclTemplate({}, envName);
+  const names = rules.map((r) => r.Name);
+
+  it('orders rules: rate limits, body size, managed groups, AI-001 last', () => {
+    const expected = [
+      'RatePerIp',
+      'ChatRatePerIp',
+      'BodySizeLimit',
+      'AWS-AWSManagedRulesAmazonIpReputationList',
+      ...(config.edge.anonymousIpList ? ['AWS-AWSManagedRulesAnonymousIpList'] : []),
+      'AWS-AWSManagedRulesCommonRuleSet',
+      'AWS-AWSManagedRulesKnownBadInputsRuleSet',
+      'AWS-AWSManagedRulesSQLiRuleSet',
+      ...(config.edge.botControl ? ['AWS-AWSManagedRulesBotControlRuleSet'] : []),
+      'AI-001-PromptInjectionPhrases',
+    ];
+    expect(names).toEqual(expected);
+    expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
+  });
+
+  it('limits requests per IP overall and on the chat route, answering 429 JSON', () => {
+    const overall = rules.find((r) => r.Name === 'RatePerIp')!;
+    expect(overall.Statement).toEqual({
+      RateBasedStatement: {
+        Limit: config.edge.rateLimitPerMinute,
+        EvaluationWindowSec: 60,
+        AggregateKeyType: 'IP',
+      },
+    });
+    expect(overall.Action).toEqual({
+      Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'TooManyRequests' } },
+    });
+    const chat = rules.find((r) => r.Name === 'ChatRatePerIp')!;
+    expect(chat.Statement).toMatchObject({
+      RateBasedStatement: {
+        Limit: config.edge.chatRateLimitPerMinute,
+        ScopeDownStatement: {
+          ByteMatchStatement: { SearchString: '/api/v1/chat', PositionalConstraint: 'EXACTLY' },
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      CustomResponseBodies: {
+        TooManyRequests: {
+          ContentType: 'APPLICATION_JSON',
+          Content: Match.stringLikeRegexp('"rate_limited"'),
+        },
+      },
+    });
+  });
+
+  it('counts (not blocks) the Common set body-size rule, so 10,000-character messages pass', () => {
+    const common = rules.find((r) => r.Name === 'AWS-AWSManagedRulesCommonRuleSet')!;
+    expect(common.Statement).toMatchObject({
+      ManagedRuleGroupStatement: {
+        RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+      },
+    });
+  });
+
+  it(`runs AI-001 in ${config.edge.promptInjectionAction} mode over the transformed body`, () => {
+    const ai = rules.find((r) => r.Name === 'AI-001-PromptInjectionPhrases')!;
+    expect(Object.keys(ai.Action!)).toEqual([
+      config.edge.promptInjectionAction === 'BLOCK' ? 'Block' : 'Count',
+    ]);
+    const statements = (
+      ai.Statement.OrStatement as { Statements: Array<{ ByteMatchStatement: Record<string, unknown> }> }
+    ).Statements;
+    expect(statements).toHaveLength(PROMPT_INJECTION_PHRASES.length);
+    expect(statements[0]!.ByteMatchStatement.TextTransformations).toEqual([
+      { Priority: 0, Type: 'URL_DECODE' },
+      { Priority: 1, Type: 'JS_DECODE' },
+      { Priority: 2, Type: 'LOWERCASE' },
+      { Priority: 3, Type: 'COMPRESS_WHITE_SPACE' },
+    ]);
+  });
+
+  it('publishes metrics and sampled requests for every rule', () => {
+    for (const rule of rules) {
+      expect(rule.VisibilityConfig).toMatchObject({
+        CloudWatchMetricsEnabled: true,
+        SampledRequestsEnabled: true,
+      });
+    }
+  });
+
+  it('logs to an encrypted aws-waf-logs-* group with credentials redacted, and is associated', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp(`^aws-waf-logs-omnichat-${envName}-`),
+      KmsKeyId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'cookie' } }],
+    });
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+});
+
+describe('web ACL options', () => {
+  it('puts an IP allow-list for the admin routes first when configured', () => {
+    const { rules, template } = aclTemplate({ ipAllowList: ['203.0.113.0/24'], ipAllowListScope: 'admin' });
+    expect(rules[0]!.Name).toBe('IpAllowList');
+    expect(JSON.stringify(rules[0]!.Statement)).toContain('/api/v1/admin/');
+    template.hasResourceProperties('AWS::WAFv2::IPSet', { Addresses: ['203.0.113.0/24'] });
+  });
+
+  it('blocks countries outside the allow-list', () => {
+    const { rules } = aclTemplate({ countryAllowList: ['DE', 'AT'] });
+    expect(rules[0]).toMatchObject({
+      Name: 'CountryAllowList',
+      Statement: { NotStatement: { Statement: { GeoMatchStatement: { CountryCodes: ['DE', 'AT'] } } } },
+    });
+  });
+
+  it('refuses an allow-list scope without CIDRs', () => {
+    expect(() => aclTemplate({ ipAllowListScope: 'all', ipAllowList: [] })).toThrow(
+      /ipAllowList must list CIDRs/,
+    );
+  });
+});
+
+describe('Content-Length limit regex', () => {
+  it.each([
+    [0, '1', true],
+    [65536, '65536', false],
+    [65536, '65537', true],
+    [65536, '65599', true],
+    [65536, '70000', true],
+    [65536, '99999', true],
+    [65536, '100000', true],
+    [65536, '65535', false],
+    [65536, '9999', false],
+    [65536, '0', false],
+    [65536, '', false],
+  ])('limit %i: %s -> %s', (limit, value, above) => {
+    expect(new RegExp(numberAboveRegex(limit)).test(value)).toBe(above);
+  });
+
+  it('agrees with numeric comparison on every value up to 200,000', () => {
+    const regex = new RegExp(numberAboveRegex(65536));
+    for (let n = 0; n <= 200_000; n += 7) expect(regex.test(String(n))).toBe(n > 65536);
+  });
+});
