@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config/schema';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
+import { IdentityStack } from './stacks/identity-stack';
 import { NetworkStack } from './stacks/network-stack';
 
 /** Properties of {@link OmniChatStage}. */
@@ -17,6 +18,7 @@ export interface OmniChatStageProps extends StageProps {
  */
 export class OmniChatStage extends Stage {
   readonly data: DataStack;
+  readonly identity: IdentityStack;
   readonly network: NetworkStack;
   readonly api: ApiStack;
 
@@ -29,6 +31,12 @@ export class OmniChatStage extends Stage {
       stackName: `${prefix}-data`,
       description: `OmniChat ${config.name}: keys, tables and buckets (stateful)`,
       config,
+    });
+    this.identity = new IdentityStack(this, 'Identity', {
+      stackName: `${prefix}-identity`,
+      description: `OmniChat ${config.name}: Cognito user pool, clients and managed login (stateful)`,
+      config,
+      logsKey: this.data.keys.logsKey,
     });
     this.network = new NetworkStack(this, 'Network', {
       stackName: `${prefix}-network`,

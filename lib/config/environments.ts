@@ -39,6 +39,18 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       anonymousIpList: false,
       botControl: false,
     },
+    identity: {
+      domainPrefix: 'omnichat-dev-111111',
+      callbackHost: 'chat-dev.example.com',
+      logoutUrls: ['https://chat-dev.example.com/'],
+      publicClientCallbackUrls: ['http://127.0.0.1:8765/callback', 'com.example.omnichat:/callback'],
+      refreshTokenValidityDays: 1,
+      selfSignUp: { enabled: true, allowedDomains: ['example.com'], allowedUsers: [] },
+      // AUDIT in dev: risk scores and auth events are logged, but a developer's sign-ins from
+      // changing networks and test scripts are not blocked; staging and prod enforce.
+      threatProtection: 'AUDIT',
+      integrations: [{ name: 'smoke-test', scopes: ['chat.read', 'chat.write'] }],
+    },
     models,
   },
   staging: {
@@ -66,6 +78,15 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       anonymousIpList: true,
       botControl: false,
     },
+    identity: {
+      domainPrefix: 'omnichat-staging-222222',
+      callbackHost: 'chat-staging.example.com',
+      logoutUrls: ['https://chat-staging.example.com/'],
+      publicClientCallbackUrls: ['http://127.0.0.1:8765/callback'],
+      refreshTokenValidityDays: 7,
+      threatProtection: 'ENFORCED',
+      integrations: [{ name: 'smoke-test', scopes: ['chat.read', 'chat.write'] }],
+    },
     models,
   },
   prod: {
@@ -92,6 +113,15 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: true,
+    },
+    identity: {
+      domainPrefix: 'omnichat-prod-333333',
+      callbackHost: 'chat.example.com',
+      logoutUrls: ['https://chat.example.com/'],
+      publicClientCallbackUrls: ['http://127.0.0.1:8765/callback'],
+      refreshTokenValidityDays: 7,
+      threatProtection: 'ENFORCED',
+      integrations: [{ name: 'metrics-exporter', scopes: ['metrics.read'] }],
     },
     models,
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityConfigSchema } from './identity-config';
 
 /**
  * The schema every environment's configuration must satisfy. Parsed once in bin/, so a
@@ -170,6 +171,7 @@ export const environmentConfigSchema = z
     allowedIngressCidrs: z.array(cidrV4).min(1),
     audit: auditSchema,
     edge: edgeSchema,
+    identity: identityConfigSchema,
     backup: backupSchema,
     models: z
       .object({

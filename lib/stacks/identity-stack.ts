@@ -1,0 +1,144 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import { VERIFIER_ENV } from '../../lambda/auth/token-verifier';
+import type { EnvironmentConfig } from '../config/schema';
+import { AppClients } from '../constructs/identity/clients';
+import { Federation } from '../constructs/identity/federation';
+import { DeployTimeJwks } from '../constructs/identity/jwks-resolution';
+import { SecureUserPool } from '../constructs/identity/user-pool';
+import { retentionDays } from './retention';
+
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Properties of {@link IdentityStack}. */
+export interface IdentityStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+  /** Key of the Cognito log groups (from the Data stack). */
+  readonly logsKey: kms.IKey;
+}
+
+/**
+ * Who may sign in, and with what: the Cognito user pool, its groups and resource-server
+ * scopes, app clients, managed-login domain, optional federation, and the pool's JWKS
+ * resolved at deploy time for the isolated functions. Stateful (the users live here), so
+ * termination-protected and retained outside dev.
+ */
+export class IdentityStack extends Stack {
+  readonly userPool: cognito.UserPool;
+  /** Pool, groups, resource server and auth-event logging. */
+  readonly pool: SecureUserPool;
+  readonly clients: AppClients;
+  /** Client of the ALB `authenticate-cognito` action (has a secret). */
+  readonly albClient: cognito.UserPoolClient;
+  /** Managed-login domain (`<prefix>.auth.<region>.amazoncognito.com`). */
+  readonly domain: cognito.UserPoolDomain;
+  /** Token issuer, `https://cognito-idp.<region>.amazonaws.com/<poolId>`. */
+  readonly issuer: string;
+  /** The pool's JWKS as compact JSON, resolved at deploy time; preload the verifier with it. */
+  readonly jwksJson: string;
+  /** Clients whose access tokens the API accepts: ALB, public, then machine clients. */
+  readonly allowedClientIds: readonly string[];
+  /** `AUTH_ISSUER`, `AUTH_JWKS`, `AUTH_CLIENT_IDS` for an API function (lambda/auth/token-verifier.ts reads them). */
+  readonly verifierEnvironment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: IdentityStackProps) {
+    super(scope, id, { ...props, terminationProtection: props.config.terminationProtection });
+    const { config } = props;
+    const identity = config.identity;
+    if (config.name !== 'dev' && identity.threatProtection !== 'ENFORCED') {
+      throw new Error(
+        `${config.name}.identity.threatProtection: must be ENFORCED outside dev (got ${identity.threatProtection})`,
+      );
+    }
+    // The passkey relying party is the managed-login host, and WebAuthn RP ids are at most 63 characters.
+    const loginHost = `${identity.domainPrefix}.auth.${config.region}.amazoncognito.com`;
+    if (loginHost.length > 63) {
+      throw new Error(
+        `${config.name}.identity.domainPrefix: must be at most ${63 - loginHost.length + identity.domainPrefix.length} characters in ${config.region} (the login host ${loginHost} is the passkey relying party id, at most 63 characters)`,
+      );
+    }
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logRetention = retentionDays(config.logRetentionDays);
+
+    this.pool = new SecureUserPool(this, 'Pool', {
+      envName: config.name,
+      domainPrefix: identity.domainPrefix,
+      threatProtection: identity.threatProtection,
+      ...(identity.selfSignUp.enabled
+        ? {
+            selfSignUp: {
+              allowedDomains: identity.selfSignUp.allowedDomains,
+              allowedUsers: identity.selfSignUp.allowedUsers,
+            },
+          }
+        : {}),
+      logsKey: props.logsKey,
+      logRetention,
+      removalPolicy,
+      projectRoot,
+    });
+    this.userPool = this.pool.userPool;
+
+    const federation = new Federation(this, 'Federation', {
+      userPool: this.userPool,
+      providers: identity.identityProviders,
+    });
+    this.clients = new AppClients(this, 'Clients', {
+      envName: config.name,
+      userPool: this.userPool,
+      scopes: this.pool.scopes,
+      callbackHost: identity.callbackHost,
+      logoutUrls: identity.logoutUrls,
+      publicClientCallbackUrls: identity.publicClientCallbackUrls,
+      refreshTokenValidity: Duration.days(identity.refreshTokenValidityDays),
+      integrations: identity.integrations,
+      identityProviders: federation.providers,
+    });
+    this.albClient = this.clients.albClient;
+
+    this.domain = this.userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix: identity.domainPrefix },
+      managedLoginVersion: cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+    });
+    // Managed login v2 shows a client's pages only once it has a style; Cognito's default one.
+    for (const [name, client] of [
+      ['Alb', this.clients.albClient],
+      ['Public', this.clients.publicClient],
+    ] as const) {
+      const branding = new cognito.CfnManagedLoginBranding(this, `${name}Branding`, {
+        userPoolId: this.userPool.userPoolId,
+        clientId: client.userPoolClientId,
+        useCognitoProvidedValues: true,
+      });
+      branding.node.addDependency(this.domain);
+    }
+
+    this.issuer = `https://cognito-idp.${this.region}.amazonaws.com/${this.userPool.userPoolId}`;
+    this.jwksJson = new DeployTimeJwks(this, 'Jwks', {
+      userPoolId: this.userPool.userPoolId,
+      logsKey: props.logsKey,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+      projectRoot,
+    }).jwksJson;
+    this.allowedClientIds = [
+      this.clients.albClient.userPoolClientId,
+      this.clients.publicClient.userPoolClientId,
+      ...[...this.clients.machineClients.values()].map((c) => c.userPoolClientId),
+    ];
+
+    this.verifierEnvironment = {
+      [VERIFIER_ENV.issuer]: this.issuer,
+      [VERIFIER_ENV.jwks]: this.jwksJson,
+      [VERIFIER_ENV.clientIds]: Fn.join(',', [...this.allowedClientIds]),
+    };
+
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'Issuer', { value: this.issuer });
+    new CfnOutput(this, 'ManagedLoginDomain', { value: this.domain.baseUrl() });
+    new CfnOutput(this, 'PublicClientId', { value: this.clients.publicClient.userPoolClientId });
+  }
+}

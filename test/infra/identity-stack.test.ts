@@ -1,0 +1,473 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import {
+  GROUP_PRECEDENCE,
+  GROUPS,
+  RESOURCE_SERVER_IDENTIFIER,
+  RESOURCE_SERVER_SCOPES,
+} from '../../lambda/auth/permissions';
+import { environments } from '../../lib/config/environments';
+import { parseEnvironmentConfig } from '../../lib/config/load';
+import type { EnvironmentConfig } from '../../lib/config/schema';
+import { configOf, ENV_NAMES, stageFor, stageWith } from '../support/synth';
+
+type Resources = Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }
+>;
+
+const identityTemplate = (envName: string) => Template.fromStack(stageFor(envName).identity);
+const scopeRef = (scope: string) => ({
+  'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('ResourceServer') }, `/${scope}`]],
+});
+const ALL_SCOPES = RESOURCE_SERVER_SCOPES.map((s) => s.scopeName);
+
+describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
+  // Prepare: one synthesized stage per environment (cached), without compliance plugins.
+  const config = configOf(envName);
+  const template = identityTemplate(envName);
+  const resources = template.toJSON().Resources as Resources;
+  const retain = config.removalPolicy !== 'destroy';
+
+  it('pins the logical id of the user pool (stateful: a new id would replace it and lose every user)', () => {
+    expect(Object.keys(resources).filter((id) => resources[id]!.Type === 'AWS::Cognito::UserPool')).toEqual([
+      'PoolUserPool04A1AA15',
+    ]);
+  });
+
+  it('signs in by case-insensitive email on the Plus plan', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      UserPoolName: `omnichat-${envName}`,
+      UsernameAttributes: ['email'],
+      UsernameConfiguration: { CaseSensitive: false },
+      AutoVerifiedAttributes: ['email'],
+      UserPoolTier: 'PLUS',
+    });
+  });
+
+  it('requires MFA with TOTP only, never SMS, and offers user-verified passkeys on the managed-login domain', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      SmsConfiguration: Match.absent(),
+      Policies: Match.objectLike({ SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD', 'WEB_AUTHN'] } }),
+      WebAuthnRelyingPartyID: `${config.identity.domainPrefix}.auth.${config.region}.amazoncognito.com`,
+      WebAuthnUserVerification: 'required',
+    });
+  });
+
+  it('enforces a 14-character password with every class and 1-day temporary passwords', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      Policies: Match.objectLike({
+        PasswordPolicy: {
+          MinimumLength: 14,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+          TemporaryPasswordValidityDays: 1,
+          PasswordHistorySize: 24,
+        },
+      }),
+    });
+  });
+
+  it('recovers accounts by verified email only and keeps the old email until the new one is verified', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] },
+      UserAttributeUpdateSettings: { AttributesRequireVerificationBeforeUpdate: ['email'] },
+      // A remembered device could skip MFA.
+      DeviceConfiguration: Match.absent(),
+    });
+  });
+
+  it(`runs threat protection in ${config.identity.threatProtection} mode for standard and custom auth`, () => {
+    expect(envName === 'dev' || config.identity.threatProtection === 'ENFORCED').toBe(true);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      UserPoolAddOns: {
+        AdvancedSecurityMode: config.identity.threatProtection,
+        AdvancedSecurityAdditionalFlows: { CustomAuthMode: config.identity.threatProtection },
+      },
+    });
+  });
+
+  it(`is ${retain ? 'deletion-protected and retained' : 'deletable (throw-away environment)'}`, () => {
+    template.hasResource('AWS::Cognito::UserPool', {
+      DeletionPolicy: retain ? 'Retain' : 'Delete',
+      UpdateReplacePolicy: retain ? 'Retain' : 'Delete',
+      Properties: Match.objectLike({ DeletionProtection: retain ? 'ACTIVE' : 'INACTIVE' }),
+    });
+    expect(stageFor(envName).identity.terminationProtection).toBe(config.terminationProtection);
+  });
+
+  it('self sign-up follows config, and when on, only through the allow-list trigger', () => {
+    const signUp = config.identity.selfSignUp;
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: !signUp.enabled },
+      LambdaConfig: signUp.enabled
+        ? { PreSignUp: { 'Fn::GetAtt': [Match.stringLikeRegexp('PreSignUpFunction'), 'Arn'] } }
+        : Match.absent(),
+    });
+    if (signUp.enabled) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        ReservedConcurrentExecutions: 10,
+        Environment: {
+          Variables: {
+            ALLOWED_DOMAINS: signUp.allowedDomains.join(','),
+            ALLOWED_USERS: signUp.allowedUsers.join(','),
+          },
+        },
+      });
+    }
+  });
+
+  it('has the five groups with the precedence of the permissions table', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolGroup', GROUPS.length);
+    for (const group of GROUPS) {
+      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', {
+        GroupName: group,
+        Precedence: GROUP_PRECEDENCE[group],
+      });
+    }
+    expect(GROUPS.map((g) => GROUP_PRECEDENCE[g])).toEqual([0, 10, 20, 30, 40]);
+  });
+
+  it('has the omnichat resource server with one scope per permission', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolResourceServer', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: RESOURCE_SERVER_IDENTIFIER,
+      Scopes: RESOURCE_SERVER_SCOPES.map((s) => ({
+        ScopeName: s.scopeName,
+        ScopeDescription: s.scopeDescription,
+      })),
+    });
+    expect(ALL_SCOPES).toEqual([
+      'chat.read',
+      'chat.write',
+      'keys.manage',
+      'audit.read',
+      'metrics.read',
+      'model.manage',
+      'system.configure',
+    ]);
+  });
+
+  it.each([
+    ['alb', true, ['ALLOW_USER_SRP_AUTH']],
+    ['public', false, ['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_AUTH']],
+  ])(
+    'has the %s client: code grant, secret=%s, 1 h tokens, rotated refresh tokens, revocation',
+    (name, secret, flows) => {
+      const callbacks =
+        name === 'alb'
+          ? [`https://${config.identity.callbackHost}/oauth2/idpresponse`]
+          : config.identity.publicClientCallbackUrls;
+      template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+        ClientName: `omnichat-${envName}-${name}`,
+        GenerateSecret: secret,
+        AllowedOAuthFlows: ['code'],
+        AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthScopes: ['openid', 'email', ...ALL_SCOPES.map(scopeRef)],
+        CallbackURLs: callbacks,
+        LogoutURLs: config.identity.logoutUrls,
+        ExplicitAuthFlows: flows,
+        AccessTokenValidity: 60,
+        IdTokenValidity: 60,
+        RefreshTokenValidity: config.identity.refreshTokenValidityDays * 24 * 60,
+        TokenValidityUnits: { AccessToken: 'minutes', IdToken: 'minutes', RefreshToken: 'minutes' },
+        RefreshTokenRotation: { Feature: 'ENABLED', RetryGracePeriodSeconds: 10 },
+        EnableTokenRevocation: true,
+        PreventUserExistenceErrors: 'ENABLED',
+        WriteAttributes: ['email', 'family_name', 'given_name'],
+      });
+    },
+  );
+
+  it('has one client-credentials machine client per integration, with only the granted scopes', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 2 + config.identity.integrations.length);
+    for (const integration of config.identity.integrations) {
+      template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+        ClientName: `omnichat-${envName}-${integration.name}`,
+        GenerateSecret: true,
+        AllowedOAuthFlows: ['client_credentials'],
+        AllowedOAuthScopes: integration.scopes.map(scopeRef),
+        ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+        AccessTokenValidity: 60,
+        EnableTokenRevocation: true,
+        PreventUserExistenceErrors: 'ENABLED',
+      });
+    }
+  });
+
+  it('no client allows plain-password sign-in or writes custom attributes', () => {
+    const clients = Object.values(resources).filter((r) => r.Type === 'AWS::Cognito::UserPoolClient');
+    for (const client of clients) {
+      expect(client.Properties?.ExplicitAuthFlows).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+      expect(client.Properties?.ExplicitAuthFlows).not.toContain('ALLOW_ADMIN_USER_PASSWORD_AUTH');
+      expect(client.Properties?.AllowedOAuthFlows).not.toContain('implicit');
+      expect(client.Properties?.PreventUserExistenceErrors).toBe('ENABLED');
+    }
+  });
+
+  it('has the managed-login (v2) domain from config with Cognito-default branding for both user clients', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', {
+      Domain: config.identity.domainPrefix,
+      ManagedLoginVersion: 2,
+    });
+    template.resourceCountIs('AWS::Cognito::ManagedLoginBranding', 2);
+    template.hasResourceProperties('AWS::Cognito::ManagedLoginBranding', {
+      UseCognitoProvidedValues: true,
+      ClientId: { Ref: Match.stringLikeRegexp('AlbClient') },
+    });
+  });
+
+  it('delivers threat-protection auth events to a CMK-encrypted /aws/vendedlogs/ log group', () => {
+    template.hasResourceProperties('AWS::Cognito::LogDeliveryConfiguration', {
+      UserPoolId: { Ref: 'PoolUserPool04A1AA15' },
+      LogConfigurations: [
+        {
+          EventSource: 'userAuthEvents',
+          LogLevel: 'INFO',
+          CloudWatchLogsConfiguration: {
+            LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('PoolAuthEvents'), 'Arn'] },
+          },
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: `/aws/vendedlogs/cognito/omnichat-${envName}/user-auth-events`,
+      KmsKeyId: Match.anyValue(),
+      RetentionInDays: config.logRetentionDays,
+    });
+  });
+
+  it('every log group of the stack is CMK-encrypted with retention', () => {
+    for (const group of Object.values(resources).filter((r) => r.Type === 'AWS::Logs::LogGroup')) {
+      expect(group.Properties?.KmsKeyId).toBeDefined();
+      expect(group.Properties?.RetentionInDays).toBe(config.logRetentionDays);
+    }
+  });
+
+  it('gives its functions no permission beyond their own logs and traces', () => {
+    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy');
+    expect(policies).toHaveLength(config.identity.selfSignUp.enabled ? 2 : 1);
+    for (const policy of policies) {
+      const statements = (
+        policy.Properties!.PolicyDocument as { Statement: Array<{ Sid: string; Action: string[] }> }
+      ).Statement;
+      expect(statements.map((st) => [st.Sid, st.Action])).toEqual([
+        ['WriteOwnLogs', ['logs:CreateLogStream', 'logs:PutLogEvents']],
+        ['SendTraces', ['xray:PutTelemetryRecords', 'xray:PutTraceSegments']],
+      ]);
+    }
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    if (config.identity.selfSignUp.enabled) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'cognito-idp.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['PoolUserPool04A1AA15', 'Arn'] },
+      });
+    }
+  });
+
+  it('resolves the JWKS at deploy time through its own custom resource and exposes it', () => {
+    template.resourceCountIs('Custom::CognitoJwks', 1);
+    template.hasResourceProperties('Custom::CognitoJwks', {
+      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('JwksResolverFunction'), 'Arn'] },
+      Region: config.region,
+      UserPoolId: { Ref: 'PoolUserPool04A1AA15' },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('JWKS'),
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: 'Active' },
+    });
+    const stack = stageFor(envName).identity;
+    const [resourceId, attribute] = (stack.resolve(stack.jwksJson) as { 'Fn::GetAtt': [string, string] })[
+      'Fn::GetAtt'
+    ];
+    expect(resources[resourceId]?.Type).toBe('Custom::CognitoJwks');
+    expect(attribute).toBe('Jwks');
+    expect(JSON.stringify(stack.resolve(stack.issuer))).toContain('cognito-idp.');
+    expect(stack.allowedClientIds).toHaveLength(2 + config.identity.integrations.length);
+    expect(Object.keys(stack.verifierEnvironment)).toEqual(['AUTH_ISSUER', 'AUTH_JWKS', 'AUTH_CLIENT_IDS']);
+    expect(stack.verifierEnvironment.AUTH_JWKS).toBe(stack.jwksJson);
+  });
+});
+
+describe('identity stack variants', () => {
+  const base = configOf('staging');
+  const withIdentity = (identity: Partial<EnvironmentConfig['identity']>): EnvironmentConfig => ({
+    ...base,
+    identity: { ...base.identity, ...identity },
+  });
+
+  it('without self sign-up there is no trigger and only administrators create users', () => {
+    // Prepare / Act
+    const template = Template.fromStack(stageWith(withIdentity({})).identity);
+    // Assess
+    expect(base.identity.selfSignUp.enabled).toBe(false);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      LambdaConfig: Match.absent(),
+    });
+    template.resourceCountIs('AWS::Lambda::Function', 1); // the JWKS resolver only
+  });
+
+  it('wires SAML and OIDC providers with the group claim mapped to custom:idp_groups', () => {
+    const template = Template.fromStack(
+      stageWith(
+        withIdentity({
+          identityProviders: [
+            {
+              type: 'saml',
+              name: 'Corp-SAML',
+              metadataUrl: 'https://idp.example.com/metadata.xml',
+              attributeMapping: {
+                email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+              },
+              groupsAttribute: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+            },
+            {
+              type: 'oidc',
+              name: 'Corp-OIDC',
+              issuerUrl: 'https://login.example.com',
+              clientId: 'omnichat',
+              clientSecretName: 'omnichat/oidc-client-secret',
+              attributeMapping: { email: 'email' },
+              groupsClaim: 'groups',
+            },
+          ],
+        }),
+      ).identity,
+    );
+    template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
+      ProviderName: 'Corp-SAML',
+      ProviderType: 'SAML',
+      ProviderDetails: Match.objectLike({ MetadataURL: 'https://idp.example.com/metadata.xml' }),
+      AttributeMapping: {
+        email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
+        'custom:idp_groups': 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups',
+      },
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
+      ProviderName: 'Corp-OIDC',
+      ProviderType: 'OIDC',
+      ProviderDetails: Match.objectLike({
+        oidc_issuer: 'https://login.example.com',
+        client_id: 'omnichat',
+        client_secret: '{{resolve:secretsmanager:omnichat/oidc-client-secret:SecretString:::}}',
+      }),
+      AttributeMapping: { email: 'email', 'custom:idp_groups': 'groups' },
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ClientName: 'omnichat-staging-alb',
+      SupportedIdentityProviders: [
+        'COGNITO',
+        { Ref: Match.stringLikeRegexp('FederationSamlCorpSAML') },
+        { Ref: Match.stringLikeRegexp('FederationOidcCorpOIDC') },
+      ],
+    });
+  });
+
+  it('refuses a domain prefix too long for a passkey relying party id', () => {
+    expect(() => stageWith(withIdentity({ domainPrefix: 'omnichat-staging-222222222222' }))).toThrow(
+      /staging\.identity\.domainPrefix: must be at most 27 characters in eu-central-1/,
+    );
+  });
+
+  it('refuses audit-only threat protection outside dev', () => {
+    expect(() => stageWith(withIdentity({ threatProtection: 'AUDIT' }))).toThrow(
+      /staging\.identity\.threatProtection: must be ENFORCED outside dev/,
+    );
+  });
+});
+
+describe('identity configuration', () => {
+  const devRaw = environments.dev!;
+  const devWithIdentity = (patch: Record<string, unknown>) => ({
+    ...structuredClone(devRaw),
+    identity: { ...structuredClone(devRaw.identity), ...patch },
+  });
+
+  it.each([
+    ['domainPrefix', 'Omni_Chat', /dev\.identity\.domainPrefix: must be 1-63 lower-case/],
+    [
+      'domainPrefix',
+      'my-cognito-login',
+      /dev\.identity\.domainPrefix: must not contain aws, amazon or cognito/,
+    ],
+    [
+      'callbackHost',
+      'https://chat.example.com',
+      /dev\.identity\.callbackHost: must be a lower-case DNS host name/,
+    ],
+    ['logoutUrls', ['http://chat.example.com/'], /dev\.identity\.logoutUrls\.0: must be an https:\/\/ URL/],
+    ['logoutUrls', [], /dev\.identity\.logoutUrls: /],
+    [
+      'publicClientCallbackUrls',
+      ['http://evil.example.com/cb'],
+      /dev\.identity\.publicClientCallbackUrls\.0: must be https/,
+    ],
+    ['refreshTokenValidityDays', 0, /dev\.identity\.refreshTokenValidityDays: /],
+    ['threatProtection', 'OFF', /dev\.identity\.threatProtection: /],
+    [
+      'selfSignUp',
+      { enabled: true, allowedDomains: [], allowedUsers: [] },
+      /dev\.identity\.selfSignUp\.enabled: needs allowedDomains or allowedUsers/,
+    ],
+    [
+      'selfSignUp',
+      { enabled: true, allowedDomains: ['Example..com'], allowedUsers: [] },
+      /dev\.identity\.selfSignUp\.allowedDomains\.0: must be a lower-case domain/,
+    ],
+    [
+      'integrations',
+      [{ name: 'ci', scopes: ['chat.admin'] }],
+      /dev\.identity\.integrations\.0\.scopes\.0: must be one of chat\.read, chat\.write/,
+    ],
+    [
+      'integrations',
+      [
+        { name: 'ci', scopes: ['chat.read'] },
+        { name: 'ci', scopes: ['chat.write'] },
+      ],
+      /dev\.identity\.integrations: integration names must be unique/,
+    ],
+    [
+      'identityProviders',
+      [{ type: 'saml', name: 'Corp', metadataUrl: 'http://idp.example.com/md' }],
+      /dev\.identity\.identityProviders\.0\.metadataUrl: must be an https:\/\/ URL/,
+    ],
+    [
+      'identityProviders',
+      [
+        {
+          type: 'oidc',
+          name: 'Cognito',
+          issuerUrl: 'https://a.example.com',
+          clientId: 'x',
+          clientSecretName: 's',
+        },
+      ],
+      /dev\.identity\.identityProviders\.0\.name: is reserved by Cognito/,
+    ],
+  ])('rejects identity.%s = %j naming the field', (field, value, message) => {
+    // Act / Assess
+    expect(() => parseEnvironmentConfig('dev', devWithIdentity({ [field]: value }))).toThrow(message);
+  });
+
+  it('defaults self sign-up to off', () => {
+    const { selfSignUp: _omitted, ...withoutSignUp } = structuredClone(devRaw.identity) as Record<
+      string,
+      unknown
+    >;
+    const parsed = parseEnvironmentConfig('dev', { ...structuredClone(devRaw), identity: withoutSignUp });
+    expect(parsed.identity.selfSignUp).toEqual({ enabled: false, allowedDomains: [], allowedUsers: [] });
+  });
+});
