@@ -39,17 +39,15 @@ function selectedEnv(argv: readonly string[]): string | undefined {
 
 /** Org-rule aspects report through error annotations; collect them as a pack of their own. */
 function orgRulePack(app: ReturnType<typeof buildApp>['app']): PackResult {
-  const findings = app.node
-    .findAll()
-    .flatMap((c) =>
-      c.node.metadata
-        .filter((m) => m.type === 'aws:cdk:error')
-        .map((m) => ({
-          rule: String(m.data).split(':')[0] ?? 'error',
-          path: c.node.path,
-          message: String(m.data),
-        })),
-    );
+  const findings = app.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === 'aws:cdk:error')
+      .map((m) => ({
+        rule: String(m.data).split(':')[0] ?? 'error',
+        path: c.node.path,
+        message: String(m.data),
+      })),
+  );
   return { pack: 'Org rules (aspects)', unacknowledged: findings.length, findings, acknowledgements: [] };
 }
 

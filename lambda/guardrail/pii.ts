@@ -1,0 +1,500 @@
+/**
+ * PII detection and masking of the local policy engine (DESIGN.md section 6, layer 1 and 3).
+ *
+ * Every detector runs in linear time on any input: candidates come from regexes whose
+ * repetitions are either bounded (a few dozen characters at most) or separated by a
+ * mandatory delimiter, so no input can make them backtrack more than a constant per
+ * position. Candidates are then confirmed with the checks the format defines (Luhn for
+ * payment cards, mod-97 for IBANs, reserved ranges for US SSNs, octet ranges for IPv4).
+ *
+ * Type names are Bedrock's sensitive-information entity types, so one policy maps onto
+ * both the Bedrock guardrail and this engine, and the mask `{TYPE}` is the one Bedrock
+ * uses when it anonymizes.
+ */
+
+/** The PII kinds the local engine detects (Bedrock `PiiEntityType` names). */
+export const PII_TYPES = [
+  'EMAIL',
+  'PHONE',
+  'CREDIT_DEBIT_CARD_NUMBER',
+  'INTERNATIONAL_BANK_ACCOUNT_NUMBER',
+  'US_SOCIAL_SECURITY_NUMBER',
+  'UK_NATIONAL_INSURANCE_NUMBER',
+  'IP_ADDRESS',
+] as const;
+/** A PII kind. */
+export type PiiType = (typeof PII_TYPES)[number];
+
+/** One detected value: its kind and its half-open span in the scanned text. */
+export interface PiiFinding {
+  readonly type: PiiType;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The mask that replaces a value of `type`. */
+export const piiMask = (type: PiiType): string => `{${type}}`;
+
+// ---------------------------------------------------------------------------------------------
+// Checksums and validators
+
+/** Luhn (mod 10) check of a digit string. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** Issuer prefixes and lengths of the card networks in circulation (ISO/IEC 7812 IINs). */
+function plausibleCard(digits: string): boolean {
+  const n = digits.length;
+  const two = Number(digits.slice(0, 2));
+  const four = Number(digits.slice(0, 4));
+  const six = Number(digits.slice(0, 6));
+  if (digits[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
+  if (two >= 51 && two <= 55) return n === 16; // Mastercard
+  if (four >= 2221 && four <= 2720) return n === 16; // Mastercard 2-series
+  if (two === 34 || two === 37) return n === 15; // American Express
+  if (four === 6011 || two === 65 || (six >= 644000 && six <= 649999)) return n >= 16 && n <= 19; // Discover
+  if (four >= 3528 && four <= 3589) return n >= 16 && n <= 19; // JCB
+  if (two === 36 || two === 38 || two === 39 || (six >= 300000 && six <= 305999)) return n >= 14 && n <= 19; // Diners
+  if (two === 62) return n >= 16 && n <= 19; // UnionPay
+  if (['50', '56', '57', '58', '63', '67'].includes(digits.slice(0, 2))) return n >= 12 && n <= 19; // Maestro
+  return false;
+}
+
+/** IBAN lengths per country (SWIFT IBAN registry). */
+const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24,
+  AE: 23,
+  AL: 28,
+  AT: 20,
+  AZ: 28,
+  BA: 20,
+  BE: 16,
+  BG: 22,
+  BH: 22,
+  BR: 29,
+  BY: 28,
+  CH: 21,
+  CR: 22,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  DO: 28,
+  EE: 20,
+  EG: 29,
+  ES: 24,
+  FI: 18,
+  FO: 18,
+  FR: 27,
+  GB: 22,
+  GE: 22,
+  GI: 23,
+  GL: 18,
+  GR: 27,
+  GT: 28,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IQ: 23,
+  IS: 26,
+  IT: 27,
+  JO: 30,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LC: 32,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MD: 24,
+  ME: 22,
+  MK: 19,
+  MR: 27,
+  MT: 31,
+  MU: 30,
+  NL: 18,
+  NO: 15,
+  PK: 24,
+  PL: 28,
+  PS: 29,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  RS: 22,
+  SA: 24,
+  SC: 31,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  ST: 25,
+  SV: 28,
+  TL: 23,
+  TN: 24,
+  TR: 26,
+  UA: 29,
+  VA: 22,
+  VG: 24,
+  XK: 20,
+};
+
+/** ISO 13616 check: known country, its length, and the mod-97 remainder 1. */
+export function ibanValid(compact: string): boolean {
+  const iban = compact.toUpperCase();
+  if (IBAN_LENGTHS[iban.slice(0, 2)] !== iban.length) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const code = ch.charCodeAt(0);
+    const value = code >= 65 && code <= 90 ? code - 55 : code - 48;
+    if (value < 0 || value > 35) return false;
+    remainder = (remainder * (value > 9 ? 100 : 10) + value) % 97;
+  }
+  return remainder === 1;
+}
+
+/** US SSN rules: no area 000, 666 or 9xx, no group 00, no serial 0000. */
+function ssnValid(area: string, group: string, serial: string): boolean {
+  return area !== '000' && area !== '666' && area[0] !== '9' && group !== '00' && serial !== '0000';
+}
+
+/** IPv4 dotted quad with octets 0-255 and no leading zeros. */
+function ipv4Valid(text: string): boolean {
+  const parts = text.split('.');
+  return parts.length === 4 && parts.every((p) => /^(?:0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+}
+
+/** IPv6 in full or `::`-compressed form, optionally ending in an IPv4 quad. */
+function ipv6Valid(text: string): boolean {
+  if (text.length < 3 || text.length > 45) return false;
+  let body = text;
+  let groupsFromV4 = 0;
+  const lastColon = body.lastIndexOf(':');
+  const tail = body.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    if (!ipv4Valid(tail)) return false;
+    body = `${body.slice(0, lastColon + 1)}0`;
+    groupsFromV4 = 1;
+  }
+  const halves = body.split('::');
+  if (halves.length > 2) return false;
+  const groups = (s: string): string[] | null => {
+    if (s === '') return [];
+    const g = s.split(':');
+    return g.every((x) => /^[0-9A-Fa-f]{1,4}$/.test(x)) ? g : null;
+  };
+  const head = groups(halves[0] ?? '');
+  if (head === null) return false;
+  // An embedded IPv4 quad stands for two groups and was replaced by one.
+  const required = 8 - groupsFromV4;
+  if (halves.length === 1) return head.length === required;
+  const rest = groups(halves[1] ?? '');
+  if (rest === null) return false;
+  // `::` stands for at least one group of zeros. Fewer than two written groups (`::`, `::1`,
+  // Python's `[::2]`) is loopback, unspecified or not an address: not personal data.
+  const written = head.length + rest.length;
+  return written >= 2 && written <= required - 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detectors: each pushes findings for one kind.
+
+type Detector = (text: string, out: PiiFinding[]) => void;
+
+/** Local part characters (RFC 5322 atext, without the rarely used ones) and domain labels. */
+const EMAIL_LOCAL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]/;
+const EMAIL_DOMAIN = /[A-Za-z0-9.-]/;
+
+/**
+ * Emails, found from each `@` outwards with bounded scans (64 characters of local part, 253
+ * of domain), so the cost is linear however many `@` or dots the text holds.
+ */
+const detectEmails: Detector = (text, out) => {
+  let at = text.indexOf('@');
+  let lastEnd = 0;
+  while (at !== -1) {
+    let start = at;
+    while (start > lastEnd && at - start < 64 && EMAIL_LOCAL.test(text[start - 1] ?? '')) start--;
+    // Domain: labels of letters, digits and hyphens separated by single dots.
+    let end = at + 1;
+    while (end < text.length && end - at <= 253 && EMAIL_DOMAIN.test(text[end] ?? '')) end++;
+    // Trailing dots and hyphens are punctuation, not part of the domain.
+    while (end > at + 1 && /[.-]/.test(text[end - 1] ?? '')) end--;
+    // `{}` are in atext but are our own mask delimiters; never start inside one.
+    while (start < at && /[.{}]/.test(text[start] ?? '')) start++;
+    const domain = text.slice(at + 1, end);
+    const labels = domain.split('.');
+    const tld = labels[labels.length - 1] ?? '';
+    if (
+      start < at &&
+      labels.length >= 2 &&
+      labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith('-') && !l.endsWith('-')) &&
+      /^[A-Za-z]{2,24}$/.test(tld)
+    ) {
+      out.push({ type: 'EMAIL', start, end });
+      lastEnd = end;
+    }
+    at = text.indexOf('@', Math.max(at + 1, lastEnd));
+  }
+};
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isAlnum = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** A maximal run of digits. */
+interface DigitGroup {
+  readonly start: number;
+  readonly end: number;
+  readonly digits: string;
+}
+
+/**
+ * Chains of digit groups joined by exactly one space or hyphen (`4111 1111-1111 1111`), found
+ * by one pass over the text.
+ */
+function digitGroupChains(text: string): DigitGroup[][] {
+  const chains: DigitGroup[][] = [];
+  let chain: DigitGroup[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+    const group = { start, end: i, digits: text.slice(start, i) };
+    const previous = chain[chain.length - 1];
+    const joined =
+      previous !== undefined && start - previous.end === 1 && /[ -]/.test(text[previous.end] ?? '');
+    if (!joined && chain.length > 0) {
+      chains.push(chain);
+      chain = [];
+    }
+    chain.push(group);
+  }
+  if (chain.length > 0) chains.push(chain);
+  return chains;
+}
+
+/**
+ * Payment cards: 12-19 digits in consecutive groups of a chain, a known issuer prefix, a Luhn
+ * check, and no letter or digit glued to either end. A window spans at most 19 digits, so the
+ * search is linear in the number of groups.
+ */
+const detectCards: Detector = (text, out) => {
+  for (const groups of digitGroupChains(text)) {
+    let i = 0;
+    while (i < groups.length) {
+      const first = groups[i] as DigitGroup;
+      let found = -1;
+      if (!isAlnum(text.charCodeAt(first.start - 1))) {
+        let digits = '';
+        for (let j = i; j < groups.length; j++) {
+          const group = groups[j] as DigitGroup;
+          digits += group.digits;
+          if (digits.length > 19) break;
+          if (
+            digits.length >= 12 &&
+            !isAlnum(text.charCodeAt(group.end)) &&
+            plausibleCard(digits) &&
+            luhnValid(digits)
+          ) {
+            found = j;
+          }
+        }
+      }
+      if (found === -1) {
+        i++;
+        continue;
+      }
+      out.push({
+        type: 'CREDIT_DEBIT_CARD_NUMBER',
+        start: first.start,
+        end: (groups[found] as DigitGroup).end,
+      });
+      i = found + 1;
+    }
+  }
+};
+
+/** IBAN candidates: country, check digits, then up to 30 characters in optional groups of four. */
+const IBAN_CANDIDATE =
+  /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])/g;
+
+const detectIbans: Detector = (text, out) => {
+  for (const m of text.matchAll(IBAN_CANDIDATE)) {
+    if (ibanValid(m[0].replace(/ /g, ''))) {
+      const start = m.index ?? 0;
+      out.push({ type: 'INTERNATIONAL_BANK_ACCOUNT_NUMBER', start, end: start + m[0].length });
+    }
+  }
+};
+
+/** `123-45-6789`, or nine digits right after an SSN label. */
+const SSN_DASHED = /(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])/dg;
+// Whitespace runs are bounded so the label never makes the match super-linear.
+const SSN_LABELLED =
+  /\b(?:ssn|social security(?: number| no\.?)?)[ \t]{0,3}(?:[:#=][ \t]{0,3})?(\d{3})[ -]?(\d{2})[ -]?(\d{4})(?!\d)/dgi;
+
+const detectSsns: Detector = (text, out) => {
+  for (const pattern of [SSN_DASHED, SSN_LABELLED]) {
+    for (const m of text.matchAll(pattern)) {
+      const [whole, area = '', group = '', serial = ''] = m;
+      if (!ssnValid(area, group, serial)) continue;
+      // The value starts at the area number, after any label.
+      const start = m.indices?.[1]?.[0] ?? m.index ?? 0;
+      out.push({ type: 'US_SOCIAL_SECURITY_NUMBER', start, end: (m.index ?? 0) + whole.length });
+    }
+  }
+};
+
+/** UK National Insurance number: two letters (with the excluded ones), six digits, A-D. */
+const NINO =
+  /(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])/g;
+
+const detectNinos: Detector = (text, out) => {
+  for (const m of text.matchAll(NINO)) {
+    const start = m.index ?? 0;
+    out.push({ type: 'UK_NATIONAL_INSURANCE_NUMBER', start, end: start + m[0].length });
+  }
+};
+
+/**
+ * Phone numbers in the forms people write them: international (`+` and 8-15 digits), the
+ * North American `(555) 123-4567` / `555-123-4567` / `555.123.4567`, and any 7-15 digit
+ * number right after a phone label. Bare digit runs are not phones: too many false hits.
+ */
+const PHONE_INTERNATIONAL = /(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}(?![\w])/g;
+const PHONE_NANP = /(?<![\w(+-])(?:\(\d{3}\) ?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w-])/g;
+const PHONE_LABELLED =
+  /\b(?:phone|tel|telephone|mobile|cell|fax|call me(?: at| on)?)\.?(?:[ \t]{0,3}(?:no\.?|number))?[ \t]{0,3}(?:[:#=][ \t]{0,3})?(\(?\+?\d[\d ().-]{5,22}\d)(?!\d)/gi;
+
+function digitCount(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) n++;
+  return n;
+}
+
+const detectPhones: Detector = (text, out) => {
+  for (const m of text.matchAll(PHONE_INTERNATIONAL)) {
+    const n = digitCount(m[0]);
+    if (n >= 8 && n <= 15)
+      out.push({ type: 'PHONE', start: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
+  }
+  for (const m of text.matchAll(PHONE_NANP)) {
+    out.push({ type: 'PHONE', start: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
+  }
+  for (const m of text.matchAll(PHONE_LABELLED)) {
+    const value = m[1] ?? '';
+    const n = digitCount(value);
+    if (n < 7 || n > 15) continue;
+    const end = (m.index ?? 0) + m[0].length;
+    out.push({ type: 'PHONE', start: end - value.length, end });
+  }
+};
+
+/** Dotted quads not inside a longer dotted number (a version such as 1.2.3.4.5 is not an IP). */
+const IPV4_CANDIDATE = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)/g;
+/** Runs of the characters IPv6 is written with, containing a colon; validated after. */
+const IPV6_CANDIDATE = /(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,44}(?![\w:])/g;
+
+const detectIps: Detector = (text, out) => {
+  for (const m of text.matchAll(IPV4_CANDIDATE)) {
+    const start = m.index ?? 0;
+    if (ipv4Valid(m[0])) out.push({ type: 'IP_ADDRESS', start, end: start + m[0].length });
+  }
+  for (const m of text.matchAll(IPV6_CANDIDATE)) {
+    // A sentence may end right after the address.
+    const raw = m[0].replace(/\.$/, '');
+    const start = m.index ?? 0;
+    if (ipv6Valid(raw)) out.push({ type: 'IP_ADDRESS', start, end: start + raw.length });
+  }
+};
+
+const DETECTORS: Readonly<Record<PiiType, Detector>> = {
+  EMAIL: detectEmails,
+  PHONE: detectPhones,
+  CREDIT_DEBIT_CARD_NUMBER: detectCards,
+  INTERNATIONAL_BANK_ACCOUNT_NUMBER: detectIbans,
+  US_SOCIAL_SECURITY_NUMBER: detectSsns,
+  UK_NATIONAL_INSURANCE_NUMBER: detectNinos,
+  IP_ADDRESS: detectIps,
+};
+
+/**
+ * Precedence when spans overlap: checksummed kinds first (a card number is not a phone),
+ * then the structured ones, then phones, which are the loosest.
+ */
+const PRECEDENCE: readonly PiiType[] = [
+  'EMAIL',
+  'INTERNATIONAL_BANK_ACCOUNT_NUMBER',
+  'CREDIT_DEBIT_CARD_NUMBER',
+  'US_SOCIAL_SECURITY_NUMBER',
+  'UK_NATIONAL_INSURANCE_NUMBER',
+  'IP_ADDRESS',
+  'PHONE',
+];
+
+/**
+ * Every PII value in `text` of the given kinds (all by default), without overlaps, in text
+ * order. Where two findings overlap, the kind earlier in the precedence list wins.
+ */
+export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): PiiFinding[] {
+  const wanted = new Set(types);
+  const accepted: PiiFinding[] = [];
+  for (const type of PRECEDENCE) {
+    if (!wanted.has(type)) continue;
+    const found: PiiFinding[] = [];
+    DETECTORS[type](text, found);
+    for (const f of found) {
+      if (f.end <= f.start) continue;
+      if (!accepted.some((a) => a.start < f.end && f.start < a.end)) accepted.push(f);
+    }
+  }
+  return accepted.sort((a, b) => a.start - b.start);
+}
+
+/** Options of {@link maskPii}. */
+export interface MaskPiiOptions {
+  /** Kinds to mask (all by default). */
+  readonly types?: readonly PiiType[];
+  /** Return true to leave a finding readable (e.g. the actor's own IP in an audit event). */
+  readonly keep?: (finding: PiiFinding, value: string) => boolean;
+}
+
+/** Result of {@link maskPii}: the masked text and what was masked (spans in the input). */
+export interface MaskPiiResult {
+  readonly text: string;
+  readonly findings: readonly PiiFinding[];
+}
+
+/** Replaces every PII value with `{TYPE}`. */
+export function maskPii(text: string, options: MaskPiiOptions = {}): MaskPiiResult {
+  const findings = findPii(text, options.types).filter((f) => !options.keep?.(f, text.slice(f.start, f.end)));
+  if (findings.length === 0) return { text, findings };
+  let masked = '';
+  let cursor = 0;
+  for (const f of findings) {
+    masked += text.slice(cursor, f.start) + piiMask(f.type);
+    cursor = f.end;
+  }
+  masked += text.slice(cursor);
+  return { text: masked, findings };
+}

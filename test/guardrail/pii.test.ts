@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { findPii, ibanValid, luhnValid, maskPii, type PiiType } from '../../lambda/guardrail/pii';
+
+const kinds = (text: string): PiiType[] => findPii(text).map((f) => f.type);
+
+describe('findPii: hits', () => {
+  it.each<[string, string, PiiType]>([
+    ['email', 'write to ada.lovelace+work@mail.example.co.uk today', 'EMAIL'],
+    ['Visa with spaces', 'card 4111 1111 1111 1111 exp 12/29', 'CREDIT_DEBIT_CARD_NUMBER'],
+    ['Mastercard plain', 'my number is 5500005555555559.', 'CREDIT_DEBIT_CARD_NUMBER'],
+    ['Amex with hyphens', '3782-822463-10005', 'CREDIT_DEBIT_CARD_NUMBER'],
+    ['card after a glued token', 'A0 5500005555555559', 'CREDIT_DEBIT_CARD_NUMBER'],
+    ['IBAN grouped', 'IBAN: DE89 3704 0044 0532 0130 00', 'INTERNATIONAL_BANK_ACCOUNT_NUMBER'],
+    ['IBAN compact, lower case', 'gb82west12345698765432', 'INTERNATIONAL_BANK_ACCOUNT_NUMBER'],
+    ['SSN dashed', 'SSN 123-45-6789', 'US_SOCIAL_SECURITY_NUMBER'],
+    ['SSN labelled without dashes', 'social security number: 123456789', 'US_SOCIAL_SECURITY_NUMBER'],
+    ['UK NINO', 'NI number AB 12 34 56 C', 'UK_NATIONAL_INSURANCE_NUMBER'],
+    ['international phone', 'call +49 30 1234567 tomorrow', 'PHONE'],
+    ['NANP phone', 'office (555) 123-4567', 'PHONE'],
+    ['labelled phone', 'tel: 030 1234567', 'PHONE'],
+    ['IPv4', 'from 203.0.113.9.', 'IP_ADDRESS'],
+    ['IPv6', 'peer 2001:db8::8a2e:370:7334 said', 'IP_ADDRESS'],
+    ['IPv6 with embedded IPv4', 'mapped ::ffff:192.0.2.128 here', 'IP_ADDRESS'],
+  ])('%s', (_name, text, type) => {
+    expect(kinds(text)).toEqual([type]);
+  });
+});
+
+describe('findPii: near misses', () => {
+  it.each([
+    ['card failing Luhn', '4111 1111 1111 1112'],
+    ['Luhn-valid but no issuer', '0000 0000 0000 0000'],
+    ['card glued to letters', 'x4111111111111111y'],
+    ['IBAN with a bad check', 'DE89 3704 0044 0532 0130 01'],
+    ['IBAN of the wrong length', 'DE89 3704 0044 0532 0130'],
+    ['SSN in a reserved area', '666-45-6789 and 900-12-3456'],
+    ['version number', 'upgrade to 1.2.3.4.5 now'],
+    ['octet out of range', 'host 256.1.1.1'],
+    ['clock time', 'meet at 12:30:45'],
+    ['C++ scope', 'std::vector and a[::2]'],
+    ['order number', 'order 12345678 shipped'],
+    ['ISO date', 'on 2024-01-15 at noon'],
+    ['not an email', 'user@localhost and @handle'],
+    ['our own masks', '{EMAIL} {PHONE} {IP_ADDRESS}'],
+  ])('%s', (_name, text) => {
+    expect(findPii(text)).toEqual([]);
+  });
+});
+
+describe('maskPii', () => {
+  it('masks every finding with its type and reports input spans', () => {
+    const text = 'Mail ada@example.com from 198.51.100.7 with 4111111111111111';
+    const { text: masked, findings } = maskPii(text);
+    expect(masked).toBe('Mail {EMAIL} from {IP_ADDRESS} with {CREDIT_DEBIT_CARD_NUMBER}');
+    expect(findings.map((f) => text.slice(f.start, f.end))).toEqual([
+      'ada@example.com',
+      '198.51.100.7',
+      '4111111111111111',
+    ]);
+  });
+
+  it('limits masking to the requested kinds and keeps what the caller keeps', () => {
+    const text = 'ada@example.com at 198.51.100.7 and 203.0.113.9';
+    expect(maskPii(text, { types: ['EMAIL'] }).text).toBe('{EMAIL} at 198.51.100.7 and 203.0.113.9');
+    expect(maskPii(text, { keep: (_f, value) => value === '198.51.100.7' }).text).toBe(
+      '{EMAIL} at 198.51.100.7 and {IP_ADDRESS}',
+    );
+  });
+
+  it('is a fixed point: masked text has nothing left to mask', () => {
+    const once = maskPii('a@b.io, +44 20 7946 0958, 123-45-6789, DE89370400440532013000').text;
+    expect(maskPii(once).text).toBe(once);
+  });
+});
+
+describe('checksums', () => {
+  it('Luhn', () => {
+    expect(luhnValid('79927398713')).toBe(true);
+    expect(luhnValid('79927398710')).toBe(false);
+    expect(luhnValid('')).toBe(false);
+  });
+
+  it('IBAN mod-97', () => {
+    expect(ibanValid('GB82WEST12345698765432')).toBe(true);
+    expect(ibanValid('GB82WEST12345698765433')).toBe(false);
+    expect(ibanValid('XX82WEST12345698765432')).toBe(false);
+  });
+});
+
+describe('linear time on hostile input', () => {
+  // Inputs built to make naive patterns backtrack: long runs of what a detector almost
+  // accepts. 50,000 characters each; a quadratic detector would take seconds on these.
+  const hostile: Record<string, string> = {
+    'digit groups ending in a letter': `${'1 '.repeat(25_000)}a`,
+    'at signs and dots': 'a.'.repeat(12_500) + '@'.repeat(12_500) + '.b'.repeat(6_250),
+    'hex and colons': `${'f:'.repeat(25_000)}g`,
+    'dotted digits': `${'1.'.repeat(25_000)}x`,
+    'label then spaces': `ssn${' '.repeat(50_000)}x`,
+    'IBAN-like run': `DE89${'A'.repeat(50_000)}`,
+    'phone label and separators': `phone${'(1) '.repeat(12_500)}`,
+  };
+
+  it.each(Object.entries(hostile))('%s', (_name, text) => {
+    const started = performance.now();
+    findPii(text);
+    // Generous bound for a loaded CI machine; the benchmark measures the real figure.
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
