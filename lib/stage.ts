@@ -50,6 +50,7 @@ export class OmniChatStage extends Stage {
       config,
       network: this.network.network,
       data: this.data,
+      identity: this.identity,
     });
 
     Tags.of(this).add('project', 'omnichat');

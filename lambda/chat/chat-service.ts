@@ -221,7 +221,7 @@ export async function chat(
   for (const f of inputVerdict.findings)
     deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
   if (inputVerdict.action === 'BLOCK') {
-    if (inputVerdict.findings.some((f) => f.category === 'prompt_injection'))
+    if (inputVerdict.findings.some((f) => f.category === 'PROMPT_ATTACK'))
       deps.metrics.count('PromptInjectionDetected');
     await auditChat('blocked', { resource, prompt: message, guardrail: inputVerdict.findings, modelId });
     throw new GuardrailBlockedError(deps.guard.blockedInputMessage);
@@ -332,7 +332,7 @@ export async function chat(
     deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
   const findings = [...inputVerdict.findings, ...outputVerdict.findings];
   if (outputVerdict.action === 'BLOCK') {
-    if (outputVerdict.findings.some((f) => f.category === 'prompt_leak')) deps.metrics.count('CanaryLeak');
+    if (outputVerdict.findings.some((f) => f.category === 'LEAKAGE')) deps.metrics.count('CanaryLeak');
     await auditChat('blocked', {
       resource,
       prompt,

@@ -88,6 +88,11 @@ export interface AuditArchiveBucketProps {
   readonly retentionDays: number;
   /** Where the bucket's own access logs go. */
   readonly accessLogsBucket: s3.IBucket;
+  /**
+   * A fixed, predictable name (see `auditArchiveBucketName`), so the archiver's grant can
+   * name its objects without a cross-stack token, and operators know where the trail is.
+   */
+  readonly bucketName: string;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -106,6 +111,7 @@ export class AuditArchiveBucket extends Construct {
     if (props.retentionDays < 1) throw new Error('AuditArchiveBucket: retentionDays must be at least 1');
     const duration = Duration.days(props.retentionDays);
     this.bucket = new s3.Bucket(this, 'Bucket', {
+      bucketName: props.bucketName,
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: props.encryptionKey,
       bucketKeyEnabled: true,

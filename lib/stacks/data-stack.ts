@@ -8,6 +8,13 @@ import { EncryptionKeys } from '../constructs/encryption-keys';
 import { AccessLogsBucket, AuditArchiveBucket } from '../constructs/secure-buckets';
 import { allTables, auditTable, type TableSchema } from '../data/table-schemas';
 
+/** Name of the environment's audit archive bucket (globally unique: account and region in it). */
+export function auditArchiveBucketName(
+  config: Pick<EnvironmentConfig, 'name' | 'account' | 'region'>,
+): string {
+  return `omnichat-${config.name}-audit-archive-${config.account}-${config.region}`;
+}
+
 /** Properties of {@link DataStack}. */
 export interface DataStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -49,6 +56,7 @@ export class DataStack extends Stack {
       removalPolicy,
     });
     this.auditArchive = new AuditArchiveBucket(this, 'AuditArchive', {
+      bucketName: auditArchiveBucketName(config),
       encryptionKey: this.keys.auditKey,
       objectLockMode: config.audit.objectLockMode,
       retentionDays: config.audit.archiveRetentionDays,
