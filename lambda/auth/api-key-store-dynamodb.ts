@@ -5,6 +5,7 @@
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -162,5 +163,48 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
       if (error instanceof ConditionalCheckFailedException) return;
       throw error;
     }
+  }
+
+  /**
+   * Erasure (`DELETE /api/v1/me`): deletes every key of the owner, revoked or not, and the
+   * owner-directory item, so nothing of the user stays in this table. Returns how many keys
+   * were deleted. Item by item: dynalite has no transactions, and a retry after a partial
+   * failure simply finds fewer keys.
+   */
+  async eraseOwner(owner: string): Promise<number> {
+    let deleted = 0;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BY_OWNER_INDEX,
+          KeyConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': { S: owner } },
+          ProjectionExpression: 'pk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.pk === undefined) continue;
+        await this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: { pk: item.pk },
+            // Only ever this owner's key, even if the index were stale.
+            ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': { S: owner } },
+          }),
+        );
+        deleted++;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: `OWNER#${owner}` } } }),
+    );
+    return deleted;
   }
 }

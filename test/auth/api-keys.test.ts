@@ -14,6 +14,7 @@ import {
   MAX_KEYS_PER_OWNER,
   revokeApiKey,
 } from '../../lambda/auth/api-keys';
+import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { type Group, permissionsForGroups } from '../../lambda/auth/permissions';
 import type { Principal } from '../../lambda/auth/principal';
 import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
@@ -182,6 +183,31 @@ describe('creating keys', () => {
 
     // Assess
     await expect(afterRevoking).resolves.toMatchObject({ summary: { name: 'replacement' } });
+  });
+});
+
+describe('erasing an owner', () => {
+  it("deletes every key of the owner and the owner's directory item, and nobody else's", async () => {
+    // Prepare
+    const alice = userPrincipal('alice', ['user']);
+    const bob = userPrincipal('bob', ['user']);
+    const first = await createApiKey({ name: 'a1', permissions: ['chat:read'] }, alice, deps());
+    const second = await createApiKey({ name: 'a2', permissions: ['chat:write'] }, alice, deps());
+    await revokeApiKey(second.summary.keyId, alice, deps());
+    const bobs = await createApiKey({ name: 'b1', permissions: ['chat:read'] }, bob, deps());
+    const directory = new DynamoDbOwnerDirectory(dynamo.client, tableName);
+    await directory.record('alice', ['user'], true, new Date(clock));
+
+    // Act
+    const erased = await store.eraseOwner('alice');
+
+    // Assess
+    expect(erased).toBe(2);
+    expect(await listApiKeys(alice, deps())).toEqual([]);
+    expect((await callWithKey(first.key)).response.statusCode).toBe(401);
+    expect(await directory.currentGroups({ sub: 'alice' })).toBeNull();
+    expect((await listApiKeys(bob, deps())).map((k) => k.keyId)).toEqual([bobs.summary.keyId]);
+    expect(await store.eraseOwner('alice')).toBe(0);
   });
 });
 
