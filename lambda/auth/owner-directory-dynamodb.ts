@@ -31,7 +31,7 @@ export class DynamoDbOwnerDirectory implements OwnerDirectory {
         }),
       );
       const item = result.Item;
-      if (!item || item.enabled?.BOOL !== true) return null;
+      if (item?.enabled?.BOOL !== true) return null;
       const groups = JSON.parse(item.groups?.S ?? '[]') as unknown;
       return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : null;
     } catch (error) {
