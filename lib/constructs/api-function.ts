@@ -35,6 +35,12 @@ export interface ApiFunctionProps {
   readonly timeout?: Duration;
   /** Compile-time constants for esbuild (e.g. the guardrail policy), JSON-encoded values. */
   readonly define?: Readonly<Record<string, string>>;
+  /**
+   * How the function is invoked, which decides where failures go: `load-balancer` answers
+   * the caller; `stream` has its failure destination on the event source mapping.
+   * @default 'load-balancer'
+   */
+  readonly invokedBy?: 'load-balancer' | 'stream';
 }
 
 /**
@@ -154,7 +160,7 @@ export class ApiFunction extends Construct {
         logLevel: nodejs.LogLevel.ERROR,
       },
     });
-    this.acknowledgeSynchronousInvocation();
+    this.acknowledgeInvocation(props.invokedBy ?? 'load-balancer');
   }
 
   /** Grants `actions` on `resources` (and under `conditions`) through the function's managed policy. */
@@ -169,7 +175,7 @@ export class ApiFunction extends Construct {
     );
   }
 
-  private acknowledgeSynchronousInvocation(): void {
+  private acknowledgeInvocation(invokedBy: 'load-balancer' | 'stream'): void {
     Validations.of(this.function).acknowledge({
       id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
       reason:
@@ -183,7 +189,9 @@ export class ApiFunction extends Construct {
       reason: runtimeReason,
     });
     const reason =
-      'Invoked synchronously by the load balancer: a failed request is answered (and retried by the client), so there is no asynchronous event to park in a dead-letter queue.';
+      invokedBy === 'load-balancer'
+        ? 'Invoked synchronously by the load balancer: a failed request is answered (and retried by the client), so there is no asynchronous event to park in a dead-letter queue.'
+        : 'Invoked by a DynamoDB stream event source mapping, never asynchronously: records that still fail after bounded retries go to the on-failure SQS destination configured on the mapping (a function DLQ applies only to asynchronous invocation).';
     for (const id of [
       'HIPAA.Security::HIPAA.Security-LambdaDLQ',
       'NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ',

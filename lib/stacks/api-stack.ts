@@ -140,6 +140,7 @@ export class ApiStack extends Stack {
       reservedConcurrency: 1,
       memorySize: 512,
       timeout: Duration.minutes(1),
+      invokedBy: 'stream',
     });
     const deadLetters = new sqs.Queue(this, 'AuditArchiverDeadLetters', {
       encryption: sqs.QueueEncryption.KMS,
