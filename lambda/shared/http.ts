@@ -139,6 +139,12 @@ function parseBody(event: ALBEvent, headers: Record<string, string>, maxBytes: n
 export interface HttpEdgeOptions {
   /** @default MAX_BODY_BYTES */
   readonly maxBodyBytes?: number;
+  /**
+   * Headers forced onto every response in place of {@link SECURITY_HEADERS} (the web page
+   * needs a CSP that lets it load its own script; the API keeps `default-src 'none'`).
+   * @default SECURITY_HEADERS
+   */
+  readonly securityHeaders?: Readonly<Record<string, string>>;
   /** Receives unexpected (5xx) errors; never their details to the caller. */
   readonly onUnexpectedError?: (error: unknown, requestId: string) => void;
 }
@@ -148,6 +154,7 @@ export function httpEdge(
   options: HttpEdgeOptions = {},
 ): MiddlewareObj<ALBEvent, ALBResult, Error, EdgeContext> {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const forced = options.securityHeaders ?? SECURITY_HEADERS;
   return {
     name: 'httpEdge',
     before: async (request) => {
@@ -164,14 +171,15 @@ export function httpEdge(
     },
     after: async (request) => {
       const response = request.response;
-      if (response) response.headers = { ...(response.headers ?? {}), ...SECURITY_HEADERS };
+      if (response) response.headers = { ...(response.headers ?? {}), ...forced };
     },
     onError: async (request) => {
       const requestId = request.context.awsRequestId;
       if (!(request.error instanceof OmniChatError) || !request.error.isClientError) {
         options.onUnexpectedError?.(request.error, requestId);
       }
-      request.response = errorResponse(request.error, requestId);
+      const response = errorResponse(request.error, requestId);
+      request.response = { ...response, headers: { ...(response.headers ?? {}), ...forced } };
     },
   };
 }
