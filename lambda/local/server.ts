@@ -81,14 +81,10 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        resolve('too_large');
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      // Past the limit nothing more is kept; the rest is drained so the 413 can be answered.
+      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? 'too_large' : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

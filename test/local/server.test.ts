@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysFunction } from '../../lambda/app/functions';
+import { handler as health } from '../../lambda/functions/health';
+import { composeBase } from '../../lambda/local/compose';
+import { LocalIssuer } from '../../lambda/local/issuer';
+import { apiTargetOf, createLocalServer, type LocalTargets } from '../../lambda/local/server';
+import { apiKeysTable, auditTable } from '../../lib/data/table-schemas';
+import { type DynaliteHandle, startDynalite } from '../support/dynalite';
+
+const PASSWORD = 'Correct-Horse-42-battery';
+let dir: string;
+let dynamo: DynaliteHandle;
+let server: Server;
+let base: string;
+let issuer: LocalIssuer;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'omnichat-local-'));
+  dynamo = await startDynalite();
+  const names = await dynamo.createTables([apiKeysTable, auditTable]);
+  issuer = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
+  issuer.createUser('Ada@Example.com', PASSWORD, ['user']);
+  const shared = composeBase({
+    dynamo: dynamo.client,
+    tables: { apiKeys: names[apiKeysTable.id]!, audit: names[auditTable.id]! },
+    issuer,
+    auditRetentionDays: 7,
+  });
+  const keys = keysFunction({ ...shared, store: shared.apiKeyStore, owners: shared.owners });
+  const unused = (): never => {
+    throw new Error('not part of this test');
+  };
+  const targets: LocalTargets = { health, keys, chat: unused, history: unused };
+  server = createLocalServer({ targets, issuer, verifier: shared.verifier, loginStylesheet: 'body{}' });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await dynamo.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function signIn(email = 'ada@example.com', password = PASSWORD): Promise<Response> {
+  return fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: base },
+    body: new URLSearchParams({ email, password }).toString(),
+  });
+}
+
+const cookieOf = (response: Response): string => (response.headers.get('set-cookie') ?? '').split(';')[0]!;
+
+describe('local edge (the load balancer part of local mode)', () => {
+  it('answers the health check without credentials', async () => {
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('refuses the API without credentials, with a JSON error', async () => {
+    const response = await fetch(`${base}/api/v1/keys`);
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unauthenticated');
+  });
+
+  it('refuses a bad Bearer token at the edge, before any function runs', async () => {
+    const response = await fetch(`${base}/api/v1/keys`, { headers: { Authorization: 'Bearer not.a.token' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('invalid_token');
+  });
+
+  it('passes a valid Bearer token to the function, which verifies it again', async () => {
+    const [user] = issuer.users();
+    const token = issuer.mintAccessToken(user!);
+    const response = await fetch(`${base}/api/v1/keys`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ items: [] });
+  });
+
+  it('signs in with the password, sets a strict httpOnly session cookie, and serves the API with it', async () => {
+    const response = await signIn();
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/app/chat');
+    const setCookie = response.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Max-Age=3600/);
+    const api = await fetch(`${base}/api/v1/keys`, { headers: { Cookie: cookieOf(response) } });
+    expect(api.status).toBe(200);
+  });
+
+  it('refuses a wrong password and a cross-site sign-in', async () => {
+    const wrong = await signIn('ada@example.com', 'Wrong-password-123456');
+    expect(wrong.status).toBe(303);
+    expect(wrong.headers.get('location')).toBe('/login?failed=1');
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    const crossSite = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://evil.example' },
+      body: new URLSearchParams({ email: 'ada@example.com', password: PASSWORD }).toString(),
+    });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it('strips a client-supplied ALB identity header', async () => {
+    const [user] = issuer.users();
+    const response = await fetch(`${base}/api/v1/keys`, {
+      headers: { 'x-amzn-oidc-accesstoken': issuer.mintAccessToken(user!) },
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('sends a signed-out browser to the login page and a signed-out session nowhere', async () => {
+    const page = await fetch(`${base}/app/chat`, { redirect: 'manual' });
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe('/login');
+    const cookie = cookieOf(await signIn());
+    const out = await fetch(`${base}/logout`, { redirect: 'manual', headers: { Cookie: cookie } });
+    expect(out.status).toBe(303);
+    expect((await fetch(`${base}/api/v1/keys`, { headers: { Cookie: cookie } })).status).toBe(401);
+  });
+
+  it('answers unknown paths 404 and oversized bodies 413, both as JSON', async () => {
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/api/v2/anything`)).status).toBe(404);
+    const big = await fetch(`${base}/api/v1/keys`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(70_000) }),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+
+  it('routes API paths to the function that owns them', () => {
+    expect(apiTargetOf('/api/v1/chat')).toBe('chat');
+    expect(apiTargetOf('/api/v1/models')).toBe('chat');
+    expect(apiTargetOf('/api/v1/conversations/c1')).toBe('history');
+    expect(apiTargetOf('/api/v1/me/export')).toBe('history');
+    expect(apiTargetOf('/api/v1/keys/k1')).toBe('keys');
+    expect(apiTargetOf('/api/v1/admin/audit')).toBe('admin');
+    expect(apiTargetOf('/api/v1/chatty')).toBeUndefined();
+  });
+});
+
+describe('local issuer', () => {
+  it('keeps its key and users in 0600 files and enforces the password policy', () => {
+    expect(statSync(join(dir, 'issuer-key.pem')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'users.json')).mode & 0o777).toBe(0o600);
+    expect(() => issuer.createUser('bob@example.com', 'short', ['user'])).toThrow(/at least 14/);
+    expect(() => issuer.createUser('bob@example.com', PASSWORD, ['root'])).toThrow(/Unknown group/);
+    expect(() => issuer.createUser('ADA@example.com', PASSWORD, ['user'])).toThrow(/already exists/);
+  });
+
+  it('survives a restart: same key id, same users', () => {
+    const again = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
+    expect(again.kid).toBe(issuer.kid);
+    expect(again.users()).toEqual(issuer.users());
+    expect(again.authenticate('ada@example.com', PASSWORD)?.email).toBe('ada@example.com');
+    expect(again.authenticate('ada@example.com', `${PASSWORD}x`)).toBeUndefined();
+  });
+});
