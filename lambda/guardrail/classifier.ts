@@ -1,0 +1,106 @@
+/**
+ * A linear prompt-injection classifier over hashed word and character n-grams (logistic
+ * regression), the learned half of the injection detector. Heuristics catch what can be
+ * named; this catches the long tail of jailbreak prose whose wording varies too much for a
+ * phrase list.
+ *
+ * Features (all on the folded detection view, so obfuscation is already undone): word
+ * unigrams and bigrams and character 4-grams, hashed into {@link FEATURE_DIMS} buckets with
+ * FNV-1a, binary, and scaled to unit length so a long text does not outvote a short one.
+ * Extraction is one pass over the text; scoring is a sparse dot product.
+ */
+
+/** Number of hashed feature buckets (a power of two). */
+export const FEATURE_DIMS = 1 << 14;
+const MASK = FEATURE_DIMS - 1;
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** Seeds that keep word, bigram and character features in separate hash spaces. */
+const SEED_WORD = 0x9e3779b1;
+const SEED_CHAR = 0x85ebca6b;
+
+const isWordChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 39;
+
+/** Marks buckets seen for the current text; reused so extraction allocates nothing per call. */
+const seen = new Uint8Array(FEATURE_DIMS);
+
+/**
+ * The distinct feature buckets of a folded text, in first-seen order. Exported for the
+ * training script, which must extract exactly what the runtime extracts.
+ */
+export function featureBuckets(folded: string): number[] {
+  const buckets: number[] = [];
+  const push = (h: number): void => {
+    const b = h & MASK;
+    if (seen[b] === 0) {
+      seen[b] = 1;
+      buckets.push(b);
+    }
+  };
+  const n = folded.length;
+  let previousWord = 0;
+  let i = 0;
+  // Words and word bigrams.
+  while (i < n) {
+    if (!isWordChar(folded.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let h = (FNV_OFFSET ^ SEED_WORD) >>> 0;
+    while (i < n && isWordChar(folded.charCodeAt(i))) {
+      h = Math.imul(h ^ folded.charCodeAt(i), FNV_PRIME);
+      i++;
+    }
+    push(h);
+    if (previousWord !== 0) push(Math.imul(previousWord ^ (h >>> 7), FNV_PRIME) ^ h);
+    previousWord = h | 1;
+  }
+  // Character 4-grams, including spaces and punctuation (they carry `[INST]`, `:`, `{}`).
+  for (let k = 0; k + 4 <= n; k++) {
+    let h = (FNV_OFFSET ^ SEED_CHAR) >>> 0;
+    for (let m = k; m < k + 4; m++) h = Math.imul(h ^ folded.charCodeAt(m), FNV_PRIME);
+    push(h);
+  }
+  for (const b of buckets) seen[b] = 0;
+  return buckets;
+}
+
+/** A trained model: bias and dense weights over the buckets. */
+export interface LinearModel {
+  readonly bias: number;
+  readonly weights: Float32Array;
+}
+
+/** Raw score (log-odds) of a text's buckets. */
+export function logit(model: LinearModel, buckets: readonly number[]): number {
+  if (buckets.length === 0) return model.bias;
+  let sum = 0;
+  for (const b of buckets) sum += model.weights[b] ?? 0;
+  return model.bias + sum / Math.sqrt(buckets.length);
+}
+
+/** Probability that a text is an attack. */
+export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/** Packs weights as int8 with one scale, base64: a small, diffable-enough artifact. */
+export function packWeights(weights: Float32Array): { scale: number; data: string } {
+  let max = 0;
+  for (const w of weights) max = Math.max(max, Math.abs(w));
+  const scale = max === 0 ? 1 : max / 127;
+  const bytes = new Int8Array(weights.length);
+  for (let i = 0; i < weights.length; i++) bytes[i] = Math.round((weights[i] ?? 0) / scale);
+  return { scale, data: Buffer.from(bytes.buffer).toString('base64') };
+}
+
+/** Inverse of {@link packWeights}. */
+export function unpackWeights(scale: number, data: string): Float32Array {
+  const raw = Buffer.from(data, 'base64');
+  const bytes = new Int8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (bytes.length !== FEATURE_DIMS) {
+    throw new Error(`Model has ${bytes.length} weights; this build extracts ${FEATURE_DIMS} features.`);
+  }
+  const weights = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) weights[i] = (bytes[i] ?? 0) * scale;
+  return weights;
+}

@@ -1,0 +1,376 @@
+/**
+ * Prompt-injection and jailbreak detection of the local policy engine (DESIGN.md section 6,
+ * layer 1): score-based heuristics in families (instruction override, system-prompt
+ * extraction, role hijack, safety bypass, fake delimiters, exfiltration through rendered
+ * links, code-execution payloads), a rescan of decoded payloads (base64, hex, URL escapes,
+ * character codes, ROT13, reversed text), and a linear n-gram classifier for the long tail.
+ *
+ * Linear time on any input: word phrases are matched by an index over tokens with bounded
+ * gaps (phrases.ts), character-level patterns are regexes whose repetitions are bounded or
+ * a single character class, and decoding is capped per message (encodings.ts).
+ */
+import { featureBuckets, type LinearModel, logit, sigmoid, unpackWeights } from './classifier';
+import { decodePayloads, rot13 } from './encodings';
+import { INJECTION_PHRASES, type InjectionFamily } from './injection-lexicon';
+import { INJECTION_MODEL } from './injection-model';
+import { type DetectionViews, detectionViews } from './normalize';
+import { PhraseIndex, tokenize } from './phrases';
+
+/** Every family a finding can name: the heuristics', decoded payloads and the classifier. */
+export type InjectionRule = InjectionFamily | 'encoded' | 'classifier';
+
+/** The outcome of scanning one message. */
+export interface InjectionResult {
+  /** Whether the message is judged an attack. */
+  readonly attack: boolean;
+  /** Families that contributed, strongest first (empty when not an attack). */
+  readonly rules: readonly InjectionRule[];
+  /** Sum of heuristic weights (1 or more is an attack on its own). */
+  readonly heuristicScore: number;
+  /** The classifier's attack probability, or undefined when no model is loaded. */
+  readonly classifierProbability: number | undefined;
+}
+
+/** Thresholds of the detector; defaults are the ones the shipped model was validated with. */
+export interface InjectionOptions {
+  /** Classifier probability that is an attack on its own. */
+  readonly classifierThreshold?: number;
+  /** Lower classifier probability that is an attack when heuristics found partial evidence. */
+  readonly supportThreshold?: number;
+  /** Heuristic score that counts as partial evidence. */
+  readonly partialHeuristic?: number;
+  /** Replace the shipped model (tests, training); null disables the classifier. */
+  readonly model?: LinearModel | null;
+}
+
+const PHRASES = new PhraseIndex(INJECTION_PHRASES);
+
+/**
+ * Code that prints the prompt (`console.log(systemPrompt)`, `print(instructions)`): the
+ * extraction request written as a program.
+ */
+const PRINT_PROMPT_CODE =
+  /\b(?:print|console\.log|echo|puts|printf|println|return|dump|var_dump|alert)\s{0,2}\(\s{0,2}(?:this\.|self\.|window\.)?(?:system_?prompt|initial_?prompt|instructions|system_?message|prompt)\b/i;
+
+/**
+ * "Ignore the instructions" in the languages attacks are most often translated into:
+ * a verb and a noun within a short distance (scripts without spaces cannot use word
+ * boundaries, so this works on substrings of the lower-cased text).
+ */
+const FOREIGN_OVERRIDE: readonly [readonly string[], readonly string[]][] = [
+  // es, pt, it, fr, de, nl
+  [
+    [
+      'ignora',
+      'ignore',
+      'ignorez',
+      'olvida',
+      'olvide',
+      'esqueça',
+      'esqueca',
+      'dimentica',
+      'oublie',
+      'ignorier',
+      'vergiss',
+      'negeer',
+      'vergeet',
+    ],
+    [
+      'instrucciones',
+      'instruções',
+      'instrucoes',
+      'istruzioni',
+      'consignes',
+      'anweisungen',
+      'instruktionen',
+      'vorgaben',
+      'regeln',
+      'reglas',
+      'regras',
+      'regole',
+      'règles',
+      'instructies',
+      'indicaciones',
+    ],
+  ],
+  // ru, uk
+  [
+    ['игнорир', 'забудь', 'игнорув', 'не обращай'],
+    ['правил', 'инструкц', 'указани', 'директив'],
+  ],
+  // zh, ja, ko
+  [
+    ['忽略', '无视', '忽视', '忘记', '無視', '忘れ', '무시', '잊어'],
+    ['指令', '指示', '规则', '說明', '说明', '命令', 'ルール', '規則', '지침', '지시', '규칙', '명령'],
+  ],
+  // ar, he, fa, hi
+  [
+    ['تجاهل', 'انس', 'התעלם', 'תתעלם', 'نادیده', 'अनदेखा'],
+    [
+      'التعليمات',
+      'القواعد',
+      'الأوامر',
+      'הוראות',
+      'ההוראות',
+      'כללים',
+      'הכללים',
+      'دستورالعمل',
+      'قوانین',
+      'निर्देश',
+    ],
+  ],
+];
+
+function foreignOverride(lower: string): boolean {
+  for (const [verbs, nouns] of FOREIGN_OVERRIDE) {
+    for (const verb of verbs) {
+      let at = lower.indexOf(verb);
+      // Bounded: at most a few occurrences of one verb are checked per message.
+      for (let tries = 0; at !== -1 && tries < 8; tries++) {
+        const window = lower.slice(Math.max(0, at - 40), at + verb.length + 60);
+        if (nouns.some((noun) => window.includes(noun))) return true;
+        at = lower.indexOf(verb, at + verb.length);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Phrases searched in the squashed view (letters only), for obfuscation that splits words
+ * with punctuation or stray spaces ("ig-nore prev.ious instruc tions"). Only phrases that
+ * stay unambiguous without word boundaries.
+ */
+const SQUASHED_PHRASES: readonly [string, InjectionFamily][] = [
+  ['ignorepreviousinstructions', 'override'],
+  ['ignoreallpreviousinstructions', 'override'],
+  ['ignoreallinstructions', 'override'],
+  ['ignoreyourinstructions', 'override'],
+  ['ignorethepreviousinstructions', 'override'],
+  ['ignorepriorinstructions', 'override'],
+  ['ignoreallpriorinstructions', 'override'],
+  ['ignoretheaboveinstructions', 'override'],
+  ['disregardpreviousinstructions', 'override'],
+  ['disregardallpreviousinstructions', 'override'],
+  ['disregardyourinstructions', 'override'],
+  ['forgetallpreviousinstructions', 'override'],
+  ['forgetyourinstructions', 'override'],
+  ['revealyoursystemprompt', 'system_prompt_extraction'],
+  ['printyoursystemprompt', 'system_prompt_extraction'],
+  ['showmeyoursystemprompt', 'system_prompt_extraction'],
+  ['repeatyoursystemprompt', 'system_prompt_extraction'],
+  ['youarenowdan', 'role_hijack'],
+  ['developermodeenabled', 'role_hijack'],
+  ['jailbreakmodeenabled', 'role_hijack'],
+];
+
+/** Chat-template control tokens: a user has no reason to type them. */
+const CONTROL_TOKENS =
+  /<\|(?:im_start|im_end|im_sep|endoftext|system|user|assistant|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text)\|>|\[\/?inst\]|<<\/?sys>>|<eot>|<sot>|<\/?s>\s{0,2}\[inst\]/g;
+/** Fake system/instruction tags and headers. */
+const FAKE_TAGS =
+  /<\/?(?:system|sys|system_prompt|instructions?|admin|developer|prompt)\s{0,2}>|\[\/?(?:system|admin|developer|instructions?|sys)\]|\{\{\s{0,2}\/?\s{0,2}(?:system|admin|override)[a-z_]{0,30}\s{0,2}\}\}|"role"\s{0,3}:\s{0,3}"(?:system|developer)"|#{2,4}\s{0,3}(?:instructions?|system|new instructions?|system prompt)\b/g;
+/** Role headers at the start of a line (`System:`, `Assistant:`), a transcript forged in the message. */
+const ROLE_HEADERS = /(?:^|\n)[ \t>*#[]{0,6}(?:system|assistant|developer|admin)\]?[ \t*]{0,3}:/gi;
+
+/** Markdown images (and links) whose URL carries a query: the renderer fetches it unasked. */
+const MARKDOWN_URL = /(!?)\[[^\]\n]{0,200}\]\(\s{0,3}<?((?:https?:)?\/\/[^\s)>]{1,2000})/gi;
+const EXFIL_PARAM =
+  /[?&](?:data|d|q|secret|secrets|prompt|history|conversation|chat|password|pwd|token|key|info|summary|payload|msg|message|content|leak|exfil|b64|base64|text|memory|context)=/i;
+const PLACEHOLDER = /[{}$<>[\]]|%7b|%24|%5b/i;
+
+/** Commands and reads that only serve reconnaissance or destruction of a host. */
+const RECON =
+  /\bwhoami\b|\/etc\/(?:passwd|shadow|sudoers|hosts)\b|document\.cookie|\bdd\s{1,3}if=|of=\/dev\/sd|\bmkfs\b|\bformat c:|\bshutdown -[hr]\b|\bremove-item\b[^\n]{0,40}-recurse|\bfork\s{0,2}\(\s{0,2}\)|:\(\)\s{0,2}\{|\bdo fork\b|\bchmod\s{1,3}-?r?\s{0,3}777 \/|(?:curl|wget)\s{1,3}\S{0,200}(?:exploit|malware|payload|backdoor|reverse)|\bor\s{0,2}'?1'?\s{0,2}=\s{0,2}'?1\b|\b1=1\b|\.ssh\/|\bid_rsa\b|\/proc\/self\/|\bos\.environ\b|\benviron\b|\bprintenv\b|\bdrop table\b|\brm -rf\b|\/dev\/tcp\/|\bnc -e\b|\bmkfifo\b|\bchmod \+s\b|\bdelete_all\w{0,20}|\bget_(?:credentials|admin_password|secrets?)\b/g;
+/** Ways code gets executed or introspected. */
+const SINKS =
+  /\bos\.(?:system|popen|exec\w{0,3}|spawn\w{0,3})\b|\bsubprocess\b|\bchild_process\b|\bexecsync\b|\beval\s{0,3}\(|\bexec\s{0,3}\(|__import__|__builtins__|__dict__|__globals__|__subclasses__|\bglobals\(\)|\bruntime\.getruntime|\bsystem\s{0,3}\(|\$\(|\b(?:ba|z)?sh -c\b|\bnode -e\b|\bpython3? -c\b|\bpowershell\b|fromcharcode|fromcodepoint|\batob\s{0,3}\(|\bbase64 -d\b|\bxxd -r\b|\bexecute_sql\s{0,3}\(|\bprivileged_\w{1,30}\s{0,3}\(|\bpickle\.loads\b|__main__|__builtin|\bchr\s{0,2}\(|\b(?:ruby|perl|php) -[er]\b|\bjavascript:/g;
+/** A remote script piped into a shell. */
+const PIPE_TO_SHELL = /\b(?:curl|wget)\b[^|\n]{1,300}\|\s{0,3}(?:sudo\s{1,3})?(?:ba|z)?sh\b/;
+/** A line that opens with an order to run something (`Run:`, `Execute this:`, `Bypass:`). */
+const RUN_ORDER =
+  /(?:^|[\n.!?;,]\s{0,3})(?:run|execute|exec|bypass|eval|evaluate|decode and (?:run|execute)|run this|execute this)\b[^:\n]{0,30}:/i;
+const DECODE_ORDER =
+  /\bdecode\b[^.\n]{0,40}\b(?:run|execute|eval|follow|obey|do)\b|\b(?:run|execute|follow)\b[^.\n]{0,40}\b(?:base64|hex|rot13|encoded|decoded)\b/i;
+
+type Scores = Map<InjectionRule, number>;
+
+/** Heuristic score of an attack; the tolerance absorbs float sums such as 0.7 + 0.3. */
+const ATTACK_SCORE = 1 - 1e-9;
+
+const addScore = (scores: Scores, rule: InjectionRule, weight: number): void => {
+  scores.set(rule, (scores.get(rule) ?? 0) + weight);
+};
+
+function countMatches(pattern: RegExp, text: string, limit: number): number {
+  pattern.lastIndex = 0;
+  let n = 0;
+  while (n < limit && pattern.exec(text) !== null) n++;
+  pattern.lastIndex = 0;
+  return n;
+}
+
+/** Heuristic scores of the word-level views: phrases over tokens, squashed phrases. */
+function scoreWords(tokens: readonly string[], squashed: string, scores: Scores): void {
+  for (const rule of PHRASES.match(tokens)) addScore(scores, rule.family, rule.weight);
+  for (const [phrase, family] of SQUASHED_PHRASES) {
+    if (squashed.includes(phrase) && (scores.get(family) ?? 0) < 1) addScore(scores, family, 1);
+  }
+}
+
+/** Heuristic scores of character-level patterns on the normalized text. */
+function scoreCharacters(normalized: string, lower: string, scores: Scores): void {
+  if (countMatches(CONTROL_TOKENS, lower, 1) > 0) addScore(scores, 'delimiter', 1);
+  if (PRINT_PROMPT_CODE.test(lower)) addScore(scores, 'system_prompt_extraction', 1);
+  if (foreignOverride(lower)) addScore(scores, 'override', 1);
+  addScore(scores, 'delimiter', 0.6 * countMatches(FAKE_TAGS, lower, 2));
+  addScore(scores, 'delimiter', 0.3 * countMatches(ROLE_HEADERS, normalized, 2));
+
+  MARKDOWN_URL.lastIndex = 0;
+  for (const m of normalized.matchAll(MARKDOWN_URL)) {
+    const url = m[2] ?? '';
+    if (!url.includes('?')) continue;
+    const image = m[1] === '!';
+    const suspicious = EXFIL_PARAM.test(url) || PLACEHOLDER.test(url.slice(url.indexOf('?')));
+    addScore(scores, 'exfiltration', (image ? 0.5 : 0.2) + (suspicious ? 0.5 : 0));
+  }
+
+  const recon = countMatches(RECON, lower, 2);
+  const sinks = countMatches(SINKS, lower, 2);
+  let code = 0.6 * Math.min(recon, 1) + 0.2 * Math.max(0, recon - 1) + 0.4 * Math.min(sinks, 1);
+  code += 0.2 * Math.max(0, sinks - 1);
+  if (PIPE_TO_SHELL.test(lower)) code += 0.8;
+  if (RUN_ORDER.test(normalized)) code += 0.4;
+  if (DECODE_ORDER.test(lower)) code += 0.5;
+  if (code > 0) addScore(scores, 'code_execution', code);
+}
+
+/** Heuristic scores of one text, without decoding. */
+function scoreText(normalized: string, views: DetectionViews): Scores {
+  const scores: Scores = new Map();
+  scoreWords(tokenize(views.folded), views.squashed, scores);
+  scoreCharacters(normalized, views.lower, scores);
+  return scores;
+}
+
+const total = (scores: Scores): number => {
+  let sum = 0;
+  for (const value of scores.values()) sum += value;
+  return sum;
+};
+
+/** Words-only score of a whole-text transform (ROT13, reversal): strong phrases only. */
+function transformedWordScore(folded: string): number {
+  const scores: Scores = new Map();
+  const squashed = folded.replace(/[^a-z]+/g, '');
+  scoreWords(tokenize(folded), squashed, scores);
+  let strong = 0;
+  for (const [family, value] of scores) {
+    if (family === 'override' || family === 'system_prompt_extraction' || family === 'role_hijack') {
+      strong = Math.max(strong, value);
+    }
+  }
+  return strong;
+}
+
+/** Words that any strong override, extraction or persona phrase contains. */
+const TRANSFORM_ANCHORS = [
+  'ignore',
+  'disregard',
+  'forget',
+  'instruction',
+  'systemprompt',
+  'jailbreak',
+  'developermode',
+  'anythingnow',
+  'reveal',
+  'previous',
+];
+
+const hasAnchor = (letters: string): boolean => TRANSFORM_ANCHORS.some((a) => letters.includes(a));
+
+function reverse(text: string): string {
+  let out = '';
+  for (let i = text.length - 1; i >= 0; i--) out += text[i];
+  return out;
+}
+
+/** Scores what encodings hide; one level deep. */
+function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores): void {
+  let best = 0;
+  const payloads = decodePayloads(normalized);
+  const printableFound = payloads.length > 0;
+  if (printableFound) {
+    // One rescan of all payloads, a line each: the cost is linear in what was decoded
+    // instead of a fixed cost per payload (a message can hold hundreds of small ones).
+    const inner = normalizeForRescan(payloads.map((p) => p.text).join('\n'));
+    best = total(scoreText(inner, detectionViews(inner)));
+  }
+  // ROT13 and reversal only pay off for text long enough to hold a phrase; the full rescan
+  // runs only when the transformed letters contain an anchor word, which plain text's
+  // transforms practically never do.
+  if (views.squashed.length >= 12) {
+    if (hasAnchor(rot13(views.squashed))) best = Math.max(best, transformedWordScore(rot13(views.folded)));
+    const reversedLetters = reverse(views.squashed);
+    if (hasAnchor(reversedLetters)) best = Math.max(best, transformedWordScore(reverse(views.folded)));
+  }
+  if (best >= ATTACK_SCORE) addScore(scores, 'encoded', 1);
+  else if (best > 0) addScore(scores, 'encoded', best / 2);
+  // A readable payload next to an order to decode it is an attack whatever it says.
+  if (printableFound && DECODE_ORDER.test(views.lower)) addScore(scores, 'encoded', 0.5);
+}
+
+function normalizeForRescan(text: string): string {
+  return text.normalize('NFKC');
+}
+
+const DEFAULT_CLASSIFIER_THRESHOLD = INJECTION_MODEL.threshold;
+const DEFAULT_SUPPORT_THRESHOLD = INJECTION_MODEL.supportThreshold;
+const DEFAULT_PARTIAL = 0.5;
+
+let shippedModel: LinearModel | undefined;
+/** The shipped model, unpacked on first use (module load stays cheap for cold starts). */
+function loadShippedModel(): LinearModel {
+  shippedModel ??= {
+    bias: INJECTION_MODEL.bias,
+    weights: unpackWeights(INJECTION_MODEL.scale, INJECTION_MODEL.weights),
+  };
+  return shippedModel;
+}
+
+/**
+ * Scans one normalized message (see normalize.ts) for prompt injection. `views` may be
+ * passed when the caller already built them.
+ */
+export function detectInjection(
+  normalized: string,
+  views: DetectionViews = detectionViews(normalized),
+  options: InjectionOptions = {},
+): InjectionResult {
+  const scores = scoreText(normalized, views);
+  scoreDecoded(normalized, views, scores);
+  const heuristicScore = total(scores);
+
+  const model = options.model === undefined ? loadShippedModel() : options.model;
+  const probability = model === null ? undefined : sigmoid(logit(model, featureBuckets(views.folded)));
+  const threshold = options.classifierThreshold ?? DEFAULT_CLASSIFIER_THRESHOLD;
+  const support = options.supportThreshold ?? DEFAULT_SUPPORT_THRESHOLD;
+  const partial = options.partialHeuristic ?? DEFAULT_PARTIAL;
+
+  const byHeuristics = heuristicScore >= ATTACK_SCORE;
+  const byClassifier =
+    probability !== undefined &&
+    (probability >= threshold || (heuristicScore >= partial && probability >= support));
+  if (!byHeuristics && !byClassifier) {
+    return { attack: false, rules: [], heuristicScore, classifierProbability: probability };
+  }
+  const rules = [...scores.entries()]
+    .filter(([, value]) => value >= 0.3)
+    .sort((a, b) => b[1] - a[1])
+    .map(([rule]) => rule);
+  // Many weak signals can add up to an attack with none of them above the cut.
+  const strongest = [...scores.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (byHeuristics && rules.length === 0 && strongest !== undefined) rules.push(strongest[0]);
+  if (byClassifier && !byHeuristics) rules.push('classifier');
+  return { attack: true, rules, heuristicScore, classifierProbability: probability };
+}

@@ -1,0 +1,96 @@
+/**
+ * Prompt-leakage checks of a reply (DESIGN.md section 6, layer 3): the per-request canary
+ * and long verbatim spans of the system prompt.
+ *
+ * Both compare canonical forms (folded letters, only letters and digits, for the canary;
+ * letters and digits with single spaces for the prompt), so a model that spaces the canary
+ * out, changes its case, wraps it in markup or swaps letters for look-alikes still trips it.
+ * The span check hashes every window of the prompt once (a Rabin-Karp rolling hash) and
+ * slides one window over the reply, confirming hits by comparison: linear in both lengths.
+ */
+import { decodePayloads } from './encodings';
+import { foldLetters } from './normalize';
+
+/** Canary prefix: a shape no natural text has, and easy to grep in logs of a leak. */
+export const CANARY_PREFIX = 'omc-canary-';
+
+/** Formats 16 random bytes as a canary token. */
+export function formatCanary(bytes: Uint8Array): string {
+  if (bytes.length < 16) throw new Error('A canary needs 128 random bits.');
+  return CANARY_PREFIX + Buffer.from(bytes.subarray(0, 16)).toString('hex');
+}
+
+/** Letters and digits only, folded: what survives any spacing or markup game. */
+function alphanumeric(text: string): string {
+  return foldLetters(text.normalize('NFKC')).replace(/[^a-z0-9]+/g, '');
+}
+
+/** Whether the reply contains the canary, plainly, obfuscated, or base64/hex-encoded. */
+export function containsCanary(reply: string, canary: string): boolean {
+  const needle = alphanumeric(canary);
+  if (needle.length < 16) return false;
+  if (alphanumeric(reply).includes(needle)) return true;
+  return decodePayloads(reply).some((payload) => alphanumeric(payload.text).includes(needle));
+}
+
+/** Letters and digits with single spaces between words. */
+function canonicalWords(text: string): string {
+  return foldLetters(text.normalize('NFKC'))
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
+
+const BASE = 0x01000193;
+
+/** BASE^(n-1) mod 2^32, to remove the character leaving a window. */
+function power(n: number): number {
+  let p = 1;
+  for (let i = 1; i < n; i++) p = Math.imul(p, BASE);
+  return p;
+}
+
+/** Rolling hashes of every window of `size` characters, by start offset. */
+function windowHashes(text: string, size: number, visit: (hash: number, start: number) => boolean): void {
+  if (text.length < size) return;
+  const top = power(size);
+  let h = 0;
+  for (let i = 0; i < size; i++) h = (Math.imul(h, BASE) + text.charCodeAt(i)) | 0;
+  if (visit(h >>> 0, 0)) return;
+  for (let i = size; i < text.length; i++) {
+    h = (h - Math.imul(text.charCodeAt(i - size), top)) | 0;
+    h = (Math.imul(h, BASE) + text.charCodeAt(i)) | 0;
+    if (visit(h >>> 0, i - size + 1)) return;
+  }
+}
+
+/** Default length of a verbatim span that counts as leaking the system prompt. */
+export const LEAK_SPAN_CHARS = 50;
+
+/**
+ * Whether the reply repeats `spanChars` or more consecutive canonical characters of the
+ * system prompt. Prompts shorter than the span are compared whole if they are at least 20
+ * characters; shorter ones are too generic to attribute.
+ */
+export function leaksSystemPrompt(reply: string, systemPrompt: string, spanChars = LEAK_SPAN_CHARS): boolean {
+  const prompt = canonicalWords(systemPrompt);
+  const answer = canonicalWords(reply);
+  const size = Math.min(spanChars, prompt.length);
+  if (size < 20 || answer.length < size) return false;
+  const windows = new Map<number, number[]>();
+  windowHashes(prompt, size, (hash, start) => {
+    const starts = windows.get(hash);
+    if (starts === undefined) windows.set(hash, [start]);
+    // Repeated windows (a prompt with a repeated line) need only a few representatives.
+    else if (starts.length < 4) starts.push(start);
+    return false;
+  });
+  let leaked = false;
+  windowHashes(answer, size, (hash, start) => {
+    const candidates = windows.get(hash);
+    if (candidates === undefined) return false;
+    const span = answer.slice(start, start + size);
+    leaked = candidates.some((s) => prompt.startsWith(span, s));
+    return leaked;
+  });
+  return leaked;
+}

@@ -1,0 +1,248 @@
+/**
+ * Unicode normalization of the local policy engine (DESIGN.md section 6, layer 1).
+ *
+ * Two forms of a text exist:
+ * - the **forwarded** form ({@link normalizeText}): NFKC with invisible and direction-changing
+ *   characters removed. This is what the model sees, what length limits count and what is
+ *   stored, so it must stay faithful to what the user typed.
+ * - the **detection** views ({@link detectionViews}): the forwarded form further folded
+ *   (case, diacritics, homoglyphs, leetspeak, spaced-out letters) so that obfuscation cannot
+ *   split or disguise a phrase the detectors look for. Folding is lossy on purpose ("1" may
+ *   become "i") and is never forwarded.
+ *
+ * Every step is a single left-to-right pass or a built-in linear transform.
+ */
+
+/**
+ * Characters that render as nothing (or only change direction/shape) and are used to split
+ * words past filters: zero-width space/joiners, word joiner and invisible operators, BOM,
+ * soft hyphen, combining grapheme joiner, Mongolian vowel separator, Hangul fillers,
+ * bidi embeddings/overrides/isolates and marks, variation selectors and Unicode tag
+ * characters (which can smuggle a whole hidden ASCII message). Combining ones are listed as
+ * alternatives: inside a class they would be read as combining with their neighbour.
+ */
+const INVISIBLE =
+  /\u034F|\u17B4|\u17B5|\u180B|\u180C|\u180D|\u180E|\u180F|\uFE00|\uFE01|\uFE02|\uFE03|\uFE04|\uFE05|\uFE06|\uFE07|\uFE08|\uFE09|\uFE0A|\uFE0B|\uFE0C|\uFE0D|\uFE0E|\uFE0F|[\u00AD\u061C\u115F\u1160\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0]|\uDB40[\uDC00-\uDDEF]/g;
+
+/** The form forwarded to the model: NFKC, invisible and bidi control characters removed. */
+export function normalizeText(text: string): string {
+  // Strip before and after NFKC: compatibility decomposition can expose nothing new of this
+  // set today, but stripping first keeps NFKC from composing across a hidden joiner.
+  return text.replace(INVISIBLE, '').normalize('NFKC').replace(INVISIBLE, '');
+}
+
+/**
+ * Confusable letters from other scripts folded to the Latin letter they imitate (after
+ * lower-casing). Fullwidth and mathematical alphanumerics are already folded by NFKC.
+ */
+const HOMOGLYPHS: Readonly<Record<string, string>> = {
+  // Cyrillic
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  һ: 'h',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  ь: 'b',
+  ӏ: 'l',
+  // Greek
+  α: 'a',
+  β: 'b',
+  γ: 'y',
+  ε: 'e',
+  ζ: 'z',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  σ: 'o',
+  ς: 's',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ω: 'w',
+  // Latin look-alikes outside ASCII
+  ı: 'i',
+  ȷ: 'j',
+  ɑ: 'a',
+  ɡ: 'g',
+  ɩ: 'i',
+  ɪ: 'i',
+  ʏ: 'y',
+  ɴ: 'n',
+  ʀ: 'r',
+  ꜱ: 's',
+  ᴀ: 'a',
+  ᴄ: 'c',
+  ᴅ: 'd',
+  ᴇ: 'e',
+  ᴋ: 'k',
+  ᴍ: 'm',
+  ᴏ: 'o',
+  ᴘ: 'p',
+  ᴛ: 't',
+  ᴜ: 'u',
+  ᴠ: 'v',
+  ᴡ: 'w',
+  ᴢ: 'z',
+  ø: 'o',
+  đ: 'd',
+  ħ: 'h',
+  ł: 'l',
+  ß: 'ss',
+  // Punctuation look-alikes that matter to phrase boundaries and delimiters
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201C': '"',
+  '\u201D': '"',
+  '\u2010': '-',
+  '\u2011': '-',
+  '\u2012': '-',
+  '\u2013': '-',
+  '\u2014': '-',
+};
+
+/** Digits and symbols that stand for letters inside a word (`1gn0r3`, `pr3v!ous`, `@ll`). */
+const LEET: Readonly<Record<string, string>> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '8': 'b',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+  '|': 'l',
+};
+
+const COMBINING_MARKS = /\p{M}+/gu;
+const NON_ASCII = /[\u0080-\uFFFF]/;
+/** Greek and Cyrillic capitals whose lower-case form no longer looks like the Latin letter. */
+const UPPER_HOMOGLYPHS: Readonly<Record<string, string>> = {
+  Α: 'a',
+  Β: 'b',
+  Ε: 'e',
+  Ζ: 'z',
+  Η: 'h',
+  Ι: 'i',
+  Κ: 'k',
+  Μ: 'm',
+  Ν: 'n',
+  Ο: 'o',
+  Ρ: 'p',
+  Τ: 't',
+  Υ: 'y',
+  Χ: 'x',
+  В: 'b',
+  Н: 'h',
+  М: 'm',
+  Т: 't',
+  К: 'k',
+};
+const UPPER_HOMOGLYPH_CHARS = new RegExp(`[${Object.keys(UPPER_HOMOGLYPHS).join('')}]`, 'gu');
+const HOMOGLYPH_CHARS = new RegExp(`[${Object.keys(HOMOGLYPHS).join('')}]`, 'gu');
+
+/**
+ * Lower-case, drop diacritics, map homoglyphs: the letters of the text as a reader sees them.
+ * Scripts without Latin look-alikes (CJK, Arabic, ...) pass through unchanged.
+ */
+export function foldLetters(text: string): string {
+  // Capitals first: lower-casing would turn Greek `Ν` (looks like N) into `ν` (looks like v).
+  const lowered = (
+    NON_ASCII.test(text) ? text.replace(UPPER_HOMOGLYPH_CHARS, (ch) => UPPER_HOMOGLYPHS[ch] ?? ch) : text
+  ).toLowerCase();
+  // Plain ASCII has nothing to fold; skipping the per-character pass keeps typical input cheap.
+  if (!NON_ASCII.test(lowered)) return lowered;
+  return lowered
+    .normalize('NFD')
+    .replace(COMBINING_MARKS, '')
+    .replace(HOMOGLYPH_CHARS, (ch) => HOMOGLYPHS[ch] ?? ch);
+}
+
+/**
+ * A word mixing letters with digits or symbols that stand for letters. The lookbehind pins
+ * the start to the beginning of a run and the lazy prefix stops at the first letter/leet
+ * pair, so each run is scanned once: linear.
+ */
+const LEET_RUN = /(?<![a-z0-9@$!|])[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*/g;
+
+/** Replaces leetspeak inside words (`1gn0r3`, `pr3v!ous`, `@ll`); plain numbers stay. */
+function foldLeet(text: string): string {
+  return text.replace(LEET_RUN, (run) => {
+    // A trailing `!`, `|` or `$` after a word is punctuation, not a letter.
+    let end = run.length;
+    while (end > 0 && '!|$'.includes(run[end - 1] as string)) end--;
+    let out = '';
+    for (let i = 0; i < end; i++) {
+      const c = run[i] as string;
+      out += LEET[c] ?? c;
+    }
+    return out + run.slice(end);
+  });
+}
+
+/**
+ * Letters spelled out one at a time (`i g n o r e`, `i.g.n.o.r.e`, `I-G-N-O-R-E`): at least
+ * three single letters separated by one to three spacer characters. Each repetition
+ * consumes a spacer and a letter, disjoint classes, so matching is linear.
+ */
+const SPACED_LETTERS = /(?<![a-z])[a-z](?:[\s.\-_*~+\u00B7\u2022/\\|]{1,3}[a-z](?![a-z])){2,}/g;
+/** A gap that separates words inside a spaced-out run. */
+const WORD_BREAK = /\s\s|[\n\r/|]/;
+
+/** Joins spaced-out letters; a gap of two or more spaces, a new line, `/` or `|` stays a word break. */
+function collapseSpacedLetters(text: string): string {
+  return text.replace(SPACED_LETTERS, (run) => {
+    let out = '';
+    let gap = '';
+    for (const c of run) {
+      if (c >= 'a' && c <= 'z') {
+        if (out !== '' && WORD_BREAK.test(gap)) out += ' ';
+        out += c;
+        gap = '';
+      } else {
+        gap += c;
+      }
+    }
+    return out;
+  });
+}
+
+/** The views detectors scan. */
+export interface DetectionViews {
+  /** Forwarded form lower-cased with whitespace collapsed; non-Latin scripts intact. */
+  readonly lower: string;
+  /** Fully folded: letters, homoglyphs, leetspeak, spaced letters; whitespace collapsed. */
+  readonly folded: string;
+  /** `folded` with everything but a-z removed, for phrases split by arbitrary punctuation. */
+  readonly squashed: string;
+}
+
+/** Builds the detection views of an already normalized text. */
+export function detectionViews(normalized: string): DetectionViews {
+  const lower = normalized.toLowerCase().replace(/\s+/g, ' ');
+  const folded = collapseSpacedLetters(foldLeet(foldLetters(normalized)))
+    .replace(/\s+/g, ' ')
+    .trim();
+  const squashed = folded.replace(/[^a-z]+/g, '');
+  return { lower, folded, squashed };
+}

@@ -1,0 +1,194 @@
+/**
+ * Secret detection of the local policy engine (DESIGN.md section 6): cloud keys, private
+ * keys, JWTs, bearer tokens, passwords in assignments and high-entropy values under
+ * key-like names. A secret in a prompt is refused (it would be sent to the model and
+ * stored); a secret in a reply is masked.
+ *
+ * Linear time: every pattern is either a literal prefix followed by a bounded run of one
+ * character class, or a key name with bounded separators; PEM blocks are closed with
+ * `indexOf`, not a lazy regex.
+ */
+
+/** Kinds of secret, used in rule ids (`secret.<kind>`). */
+export type SecretKind =
+  | 'aws_access_key'
+  | 'aws_secret_key'
+  | 'private_key'
+  | 'jwt'
+  | 'bearer_token'
+  | 'password'
+  | 'api_key';
+
+/** One detected secret and its half-open span. */
+export interface SecretFinding {
+  readonly kind: SecretKind;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What replaces a secret in a masked text. */
+export const SECRET_MASK = '{SECRET}';
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/** Character kinds present (lower, upper, digit, other): real keys mix at least two. */
+function characterKinds(value: string): number {
+  let lower = 0;
+  let upper = 0;
+  let digit = 0;
+  let other = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 97 && c <= 122) lower = 1;
+    else if (c >= 65 && c <= 90) upper = 1;
+    else if (c >= 48 && c <= 57) digit = 1;
+    else other = 1;
+  }
+  return lower + upper + digit + other;
+}
+
+/** Values that stand in for a secret in examples and templates, not secrets themselves. */
+const PLACEHOLDER =
+  /^(?:[*xX•.#-]+|<[^>]*>?|\{[A-Za-z_ ]*\}?|\$\{?[A-Za-z_][\w.]*\}?|\{\{?[^}]*\}?\}|%\(?[\w]*\)?s?|\[[^\]]*\]|(?:your|my|the|some|example|sample|dummy|fake|test|new|old)[_-]?\w*|password\d*|passw0rd|changeme|secret|null|none|nil|undefined|true|false|required|optional|string|str|env|redacted|hidden|\.\.\.)$/i;
+
+/** AWS access key ids: a documented prefix and 16 more upper-case letters or digits. */
+const AWS_ACCESS_KEY =
+  /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])/g;
+/** AWS secret access keys: 40 base64 characters after a key-like name. */
+const AWS_SECRET_KEY =
+  /\b(?:aws_?secret_?(?:access_?)?key|secret_?access_?key|aws_?secret|secretaccesskey)["']?[ \t]{0,3}[:=][ \t]{0,3}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/dgi;
+/** Known token prefixes: GitHub, Slack, Stripe, OpenAI/Anthropic-style, Google, this service's API keys. */
+const PREFIXED_TOKEN =
+  /(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}|xox[abposr]-[A-Za-z0-9-]{10,255}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,255}|sk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,255}|AIza[0-9A-Za-z_-]{35}|ak_[A-Za-z0-9_-]{43}|glpat-[A-Za-z0-9_-]{20,255}|npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_-])/g;
+/** JSON Web Tokens: base64url header and payload that both start with `{"`. */
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,2000}\.eyJ[A-Za-z0-9_-]{5,8000}\.[A-Za-z0-9_-]{0,2000}/g;
+/** Bearer and Basic credentials in an authorization header or sentence. */
+const BEARER = /\b(?:bearer|token)[ \t]{1,3}([A-Za-z0-9._~+/-]{20,4000}={0,2})(?![A-Za-z0-9._~+/=-])/dgi;
+const BASIC_AUTH =
+  /\bauthorization["']?[ \t]{0,3}[:=][ \t]{0,3}["']?basic[ \t]{1,3}([A-Za-z0-9+/]{8,1000}={0,2})/dgi;
+/** Password assignments in config, code, JSON, URLs, and sentences. */
+const PASSWORD_ASSIGNMENT =
+  /(?:password|passwd|passphrase|pwd|pass|secret)["']?[ \t]{0,3}(?:[:=]|=>)[ \t]{0,3}["']?([^\s"',;&}]{3,200})/dgi;
+/** The whole identifier a password assignment's name ends with: `db_password`, `pwd`, `secret`. */
+const PASSWORD_NAME = /^(?:[a-z0-9_.-]{0,30}(?:password|passwd|passphrase)|pwd|pass|db_pass|secret)$/i;
+const PASSWORD_SENTENCE =
+  /\b(?:my|the|our|his|her|their) password (?:is|was|will be)[ \t]{1,3}["'`]?([^\s"'`]{4,200})/dgi;
+const URL_CREDENTIALS = /:\/\/[^\s:/@]{1,100}:([^\s@/]{3,200})@/dg;
+/** Values under key-like names, kept when they look random (entropy and character mix). */
+/**
+ * An assignment whose name ends in key, token, secret or credential(s); the regex starts at
+ * that literal (fast to find), and the whole name is checked against {@link KEYLIKE_NAME}.
+ */
+const KEYLIKE_ASSIGNMENT =
+  /(?:key|token|secret|credentials?)["']?[ \t]{0,3}(?:[:=]|=>)[ \t]{0,3}["']?([A-Za-z0-9_\-./+=]{16,512})/dgi;
+const KEYLIKE_NAME =
+  /^(?:[a-z0-9]{0,20}[_-]?)?(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|id[_-]?token|secret[_-]?key|client[_-]?secret|private[_-]?key|signing[_-]?key|encryption[_-]?key|token|secret|credentials?|x-api-key)$/i;
+
+/** The identifier that ends at `end` (letters, digits, `_`, `-`, `.`; at most 40 characters back). */
+function identifierBefore(text: string, end: number): string {
+  let start = end;
+  while (start > 0 && end - start < 40 && /[A-Za-z0-9_.-]/.test(text[start - 1] as string)) start--;
+  return text.slice(start, end);
+}
+
+const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_END = /-----END (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY(?: BLOCK)?-----/y;
+
+/** The span of group 1 of a match made with the `d` flag. */
+function groupSpan(m: RegExpMatchArray): [number, number] | undefined {
+  const span = m.indices?.[1];
+  return span ? [span[0], span[1]] : undefined;
+}
+
+function jwtHeaderValid(token: string): boolean {
+  const header = token.slice(0, token.indexOf('.'));
+  try {
+    const decoded = Buffer.from(header, 'base64url').toString('utf8');
+    return decoded.startsWith('{') && decoded.includes('"alg"');
+  } catch {
+    return false;
+  }
+}
+
+function looksRandom(value: string): boolean {
+  return value.length >= 16 && characterKinds(value) >= 2 && shannonEntropy(value) >= 3.5;
+}
+
+/** Every secret in `text`, without overlaps, in text order (earlier and longer spans win). */
+export function findSecrets(text: string): SecretFinding[] {
+  const found: SecretFinding[] = [];
+  const add = (kind: SecretKind, start: number, end: number): void => {
+    if (end > start) found.push({ kind, start, end });
+  };
+
+  for (const m of text.matchAll(PEM_BEGIN)) {
+    const start = m.index ?? 0;
+    // Close at the matching END line; an unterminated block is masked to the end.
+    const endAt = text.indexOf('-----END', start + m[0].length);
+    let end = text.length;
+    if (endAt !== -1) {
+      PEM_END.lastIndex = endAt;
+      const close = PEM_END.exec(text);
+      end = close ? endAt + close[0].length : endAt;
+    }
+    add('private_key', start, end);
+  }
+  for (const m of text.matchAll(AWS_ACCESS_KEY))
+    add('aws_access_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
+  for (const m of text.matchAll(AWS_SECRET_KEY)) {
+    const span = groupSpan(m);
+    if (span) add('aws_secret_key', ...span);
+  }
+  for (const m of text.matchAll(PREFIXED_TOKEN)) add('api_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
+  for (const m of text.matchAll(JWT)) {
+    if (jwtHeaderValid(m[0])) add('jwt', m.index ?? 0, (m.index ?? 0) + m[0].length);
+  }
+  for (const pattern of [BEARER, BASIC_AUTH]) {
+    for (const m of text.matchAll(pattern)) {
+      const span = groupSpan(m);
+      if (span && (pattern === BASIC_AUTH || looksRandom(text.slice(...span)))) add('bearer_token', ...span);
+    }
+  }
+  for (const pattern of [PASSWORD_ASSIGNMENT, PASSWORD_SENTENCE, URL_CREDENTIALS]) {
+    for (const m of text.matchAll(pattern)) {
+      const span = groupSpan(m);
+      if (span === undefined) continue;
+      if (pattern === PASSWORD_ASSIGNMENT) {
+        const nameEnd = (m.index ?? 0) + (/^[a-z]+/i.exec(m[0])?.[0].length ?? 0);
+        if (!PASSWORD_NAME.test(identifierBefore(text, nameEnd))) continue;
+      }
+      const value = text.slice(...span).replace(/[.)]+$/, '');
+      if (PLACEHOLDER.test(value)) continue;
+      // `secret: ...` without randomness is prose ("secret: the garden"), not a credential.
+      if (/^secret/i.test(m[0]) && !looksRandom(value)) continue;
+      add('password', span[0], span[0] + value.length);
+    }
+  }
+  for (const m of text.matchAll(KEYLIKE_ASSIGNMENT)) {
+    const span = groupSpan(m);
+    if (span === undefined) continue;
+    const nameEnd = (m.index ?? 0) + (/^[a-z]+/i.exec(m[0])?.[0].length ?? 0);
+    if (!KEYLIKE_NAME.test(identifierBefore(text, nameEnd))) continue;
+    const value = text.slice(...span);
+    if (!PLACEHOLDER.test(value) && looksRandom(value)) add('api_key', ...span);
+  }
+
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const accepted: SecretFinding[] = [];
+  for (const f of found) {
+    const last = accepted[accepted.length - 1];
+    if (last === undefined || f.start >= last.end) accepted.push(f);
+  }
+  return accepted;
+}

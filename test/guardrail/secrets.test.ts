@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { findSecrets, type SecretKind, shannonEntropy } from '../../lambda/guardrail/secrets';
+
+const kinds = (text: string): SecretKind[] => findSecrets(text).map((f) => f.kind);
+// Built at run time so no scanner mistakes the fixtures for real credentials.
+const jwt = [
+  Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url'),
+  Buffer.from('{"sub":"1234567890","name":"x"}').toString('base64url'),
+  'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+].join('.');
+const pem = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEowIBAAKCAQEAuZk3', '-----END RSA PRIVATE KEY-----'].join(
+  '\n',
+);
+
+describe('findSecrets: hits', () => {
+  it.each<[string, string, SecretKind]>([
+    ['AWS access key id', 'key AKIAIOSFODNN7EXAMPLE here', 'aws_access_key'],
+    ['AWS temporary key id', 'ASIAY34FZKBOKMUTVV7A', 'aws_access_key'],
+    [
+      'AWS secret in config',
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'aws_secret_key',
+    ],
+    ['private key block', `here:\n${pem}\nthanks`, 'private_key'],
+    ['JWT', `token ${jwt}`, 'jwt'],
+    ['bearer header', 'Authorization: Bearer 8f3kQz91LmPx7Rt2Vb6Nc4Ws0Ye5Ua', 'bearer_token'],
+    ['basic auth header', 'Authorization: Basic dXNlcjpwYXNzd29yZA==', 'bearer_token'],
+    ['password assignment', 'db_password=Tr0ub4dor&3', 'password'],
+    ['JSON pwd', '{"pwd": "s3cr3t-Value"}', 'password'],
+    ['password in a sentence', 'my password is hunter22', 'password'],
+    ['credentials in a URL', 'postgres://admin:Sup3rS3cret@db.internal:5432/app', 'password'],
+    ['GitHub token', `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`, 'api_key'],
+    ['this service API key', `ak_${'Ab1_-'.repeat(8)}Ab1`, 'api_key'],
+    ['high-entropy api_key', 'api_key: "Zx8Qw2Lp9Rt4Vb7Nm3Kc6Hs1"', 'api_key'],
+  ])('%s', (_name, text, kind) => {
+    expect(kinds(text)).toEqual([kind]);
+  });
+
+  it('masks a PEM block through its END line, and an unterminated one to the end', () => {
+    const text = `a ${pem} b`;
+    const [finding] = findSecrets(text);
+    expect(text.slice(finding?.start, finding?.end)).toBe(pem);
+    const open = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE';
+    expect(findSecrets(open)).toEqual([{ kind: 'private_key', start: 0, end: open.length }]);
+  });
+});
+
+describe('findSecrets: near misses', () => {
+  it.each([
+    ['access key id too short', 'AKIAIOSFODNN7EXAMP'],
+    ['access key id lower case', 'akiaiosfodnn7example'],
+    ['public key block', '-----BEGIN PUBLIC KEY-----\nMIIBIjANBg\n-----END PUBLIC KEY-----'],
+    [
+      'JWT-shaped text without a JWT header',
+      'eyJhbGciOi.eyJzdWIiOi.abc'.replace('eyJhbGciOi', 'eyJub3RoaW5n'),
+    ],
+    ['password placeholder', 'password: <your password>'],
+    ['password variable', `password=$${'{'}DB_PASSWORD}`],
+    ['masked password', 'password: ********'],
+    ['password talk', 'What is a good password policy?'],
+    ['low-entropy token value', 'token = aaaaaaaaaaaaaaaaaaaa'],
+    ['secret as prose', 'secret: the garden behind the house'],
+    ['key name that only ends in key', 'monkey = Zx8Qw2Lp9Rt4Vb7Nm3Kc6Hs1'],
+    ['our own mask', 'password={SECRET}'],
+  ])('%s', (_name, text) => {
+    expect(findSecrets(text)).toEqual([]);
+  });
+});
+
+describe('entropy', () => {
+  it('is zero for a repeated character and log2(n) for n distinct ones', () => {
+    expect(shannonEntropy('aaaa')).toBe(0);
+    expect(shannonEntropy('abcd')).toBe(2);
+  });
+});
+
+describe('linear time on hostile 50,000-character input', () => {
+  const hostile: Record<string, string> = {
+    'key names without values': 'api_key='.repeat(6_250),
+    'token prefix runs': 'sk-'.repeat(16_000),
+    'bearer then a long run': `Bearer ${'A'.repeat(50_000)}`,
+    'JWT-like dots': 'eyJ'.repeat(8_000) + '.'.repeat(10_000),
+    'PEM begins without ends': '-----BEGIN RSA PRIVATE KEY-----'.repeat(1_600),
+    'password separators': 'password:'.repeat(5_500),
+    'URL credential openers': '://a:'.repeat(10_000),
+  };
+  it.each(Object.entries(hostile))('%s', (_name, text) => {
+    const started = performance.now();
+    findSecrets(text);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
