@@ -1,3 +1,4 @@
+import { defaultGuardrailPolicy } from './guardrail-policy';
 import type { EnvironmentConfigInput } from './schema';
 
 /**
@@ -32,12 +33,23 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'GOVERNANCE', archiveRetentionDays: 30, tableRetentionDays: 30 },
     backup: { enabled: true, retentionDays: 7, vaultLock: false },
+    // Developers' test scripts fail sign-ins and hit functions with bad input on purpose;
+    // staging and prod keep the seed thresholds (lib/config/monitoring-config.ts).
+    monitoring: { thresholds: { authFailuresPer5Min: 20, lambdaErrorsPer5Min: 10 } },
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
       promptInjectionAction: 'COUNT',
       anonymousIpList: false,
       botControl: false,
+      // Placeholder: an ACM certificate for chat-dev.example.com in the account and region.
+      certificate: {
+        source: 'arn',
+        arn: 'arn:aws:acm:eu-central-1:111111111111:certificate/0a1b2c3d-0000-4000-8000-000000000001',
+      },
+      hostName: 'chat-dev.example.com',
+      sessionTimeoutSeconds: 43_200,
+      accessLogRetentionDays: 30,
     },
     identity: {
       domainPrefix: 'omnichat-dev-111111',
@@ -52,6 +64,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       integrations: [{ name: 'smoke-test', scopes: ['chat.read', 'chat.write'] }],
     },
     models,
+    guardrail: defaultGuardrailPolicy,
   },
   staging: {
     name: 'staging',
@@ -71,12 +84,18 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 365, tableRetentionDays: 90 },
     backup: { enabled: true, retentionDays: 35, vaultLock: false },
+    monitoring: {},
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: false,
+      // Placeholder: a DNS-validated certificate, issued in this hosted zone at deployment.
+      certificate: { source: 'hostedZone', hostedZoneId: 'Z0222222EXAMPLESTAGE', zoneName: 'example.com' },
+      hostName: 'chat-staging.example.com',
+      sessionTimeoutSeconds: 28_800,
+      accessLogRetentionDays: 365,
     },
     identity: {
       domainPrefix: 'omnichat-staging-222222',
@@ -88,6 +107,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       integrations: [{ name: 'smoke-test', scopes: ['chat.read', 'chat.write'] }],
     },
     models,
+    guardrail: defaultGuardrailPolicy,
   },
   prod: {
     name: 'prod',
@@ -107,12 +127,21 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 2557, tableRetentionDays: 365 },
     backup: { enabled: true, retentionDays: 35, vaultLock: true },
+    monitoring: {},
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: true,
+      // Placeholder: the organisation's ACM certificate for chat.example.com in the account and region.
+      certificate: {
+        source: 'arn',
+        arn: 'arn:aws:acm:eu-central-1:333333333333:certificate/0a1b2c3d-0000-4000-8000-000000000003',
+      },
+      hostName: 'chat.example.com',
+      sessionTimeoutSeconds: 28_800,
+      accessLogRetentionDays: 731,
     },
     identity: {
       domainPrefix: 'omnichat-prod-333333',
@@ -124,5 +153,6 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       integrations: [{ name: 'metrics-exporter', scopes: ['metrics.read'] }],
     },
     models,
+    guardrail: defaultGuardrailPolicy,
   },
 };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { guardrailPolicySchema } from './guardrail-policy';
 import { identityConfigSchema } from './identity-config';
+import { monitoringConfigSchema } from './monitoring-config';
 
 /**
  * The schema every environment's configuration must satisfy. Parsed once in bin/, so a
@@ -108,8 +110,59 @@ const backupSchema = z
   })
   .strict();
 
+/** A DNS host name such as chat.example.com (lower case, at least two labels). */
+const hostName = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/,
+    'must be a lower-case DNS name such as chat.example.com',
+  );
+
+/**
+ * Where the HTTPS listener's certificate comes from: an existing ACM certificate (in the
+ * environment's region), or a new DNS-validated one in a Route 53 hosted zone named here
+ * (id and name, so synthesis never looks the zone up).
+ */
+const certificateSchema = z.discriminatedUnion('source', [
+  z
+    .object({
+      source: z.literal('arn'),
+      arn: z
+        .string()
+        .regex(
+          /^arn:aws[a-z-]*:acm:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/,
+          'must be an ACM certificate ARN such as arn:aws:acm:eu-central-1:111111111111:certificate/<uuid>',
+        ),
+    })
+    .strict(),
+  z
+    .object({
+      source: z.literal('hostedZone'),
+      hostedZoneId: z
+        .string()
+        .regex(/^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'),
+      zoneName: hostName,
+    })
+    .strict(),
+]);
+
 const edgeSchema = z
   .object({
+    /** Certificate of the HTTPS listener. */
+    certificate: certificateSchema,
+    /** Host name clients use; the certificate covers it and it must equal identity.callbackHost. */
+    hostName,
+    /** Internal load balancer (private subnets, needs NAT to reach Cognito) instead of internet-facing. */
+    internal: z.boolean().default(false),
+    /** Lifetime of the load balancer's sign-in session cookie (ALB allows 1 s to 7 days). */
+    sessionTimeoutSeconds: z
+      .number()
+      .int()
+      .min(300, 'must be at least 300 seconds')
+      .max(604_800, 'must be at most 604800 seconds (7 days, the ALB maximum)'),
+    /** Days the load balancer's access logs are kept. */
+    accessLogRetentionDays: z.number().int().min(1).max(3650),
     /** Requests per minute per client IP, all paths (WAF rate-based rule). */
     rateLimitPerMinute: z.number().int().min(10).max(100_000),
     /** Requests per minute per client IP on `POST /api/v1/chat`. */
@@ -143,6 +196,17 @@ const edgeSchema = z
         message: 'must not exceed rateLimitPerMinute',
       });
     }
+    if (
+      e.certificate.source === 'hostedZone' &&
+      e.hostName !== e.certificate.zoneName &&
+      !e.hostName.endsWith(`.${e.certificate.zoneName}`)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostName'],
+        message: `must be in the hosted zone ${e.certificate.zoneName} that validates the certificate`,
+      });
+    }
   });
 
 /** One environment (dev, staging, prod). */
@@ -173,6 +237,10 @@ export const environmentConfigSchema = z
     edge: edgeSchema,
     identity: identityConfigSchema,
     backup: backupSchema,
+    /** Alarm thresholds, alert webhook and runbook links (lib/config/monitoring-config.ts). */
+    monitoring: monitoringConfigSchema,
+    /** Bedrock guardrail and local policy engine settings (lib/config/guardrail-policy.ts). */
+    guardrail: guardrailPolicySchema,
     models: z
       .object({
         allowList: z.array(allowedModel).min(1),

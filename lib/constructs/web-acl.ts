@@ -80,6 +80,13 @@ export class WebAcl extends Construct {
   readonly logGroup: logs.LogGroup;
   /** IP set of the allow-list, when configured. */
   readonly ipAllowSet?: wafv2.CfnIPSet;
+  /**
+   * Incident containment: addresses blocked before any other rule. Empty at deploy; the
+   * runbooks add to it with `aws wafv2 update-ip-set` (docs/runbooks/README.md). CloudFormation
+   * owns the set, so a later deploy resets it: containment is temporary by design, and a
+   * lasting block belongs in config.
+   */
+  readonly blockedIpSet: wafv2.CfnIPSet;
 
   constructor(scope: Construct, id: string, props: WebAclProps) {
     super(scope, id);
@@ -91,6 +98,21 @@ export class WebAcl extends Construct {
     const rules: wafv2.CfnWebACL.RuleProperty[] = [];
     let priority = 0;
     const next = () => (priority += 10);
+
+    this.blockedIpSet = new wafv2.CfnIPSet(this, 'BlockedIps', {
+      name: `omnichat-${props.envName}-blocked-ips`,
+      scope: 'REGIONAL',
+      ipAddressVersion: 'IPV4',
+      addresses: [],
+      description: `OmniChat ${props.envName}: addresses blocked during an incident, see the runbooks`,
+    });
+    rules.push({
+      name: 'IncidentBlockList',
+      priority: next(),
+      action: { block: { customResponse: { responseCode: 403, customResponseBodyKey: BLOCKED } } },
+      statement: { ipSetReferenceStatement: { arn: this.blockedIpSet.attrArn } },
+      visibilityConfig: visibility('IncidentBlockList'),
+    });
 
     if (scopeOfAllowList !== 'none') {
       const ipSet = new wafv2.CfnIPSet(this, 'AllowedIps', {

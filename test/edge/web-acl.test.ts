@@ -37,8 +37,9 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
   const { template, rules } = aclTemplate({}, envName);
   const names = rules.map((r) => r.Name);
 
-  it('orders rules: rate limits, body size, managed groups, AI-001 last', () => {
+  it('orders rules: incident block list, rate limits, body size, managed groups, AI-001 last', () => {
     const expected = [
+      'IncidentBlockList',
       'RatePerIp',
       'ChatRatePerIp',
       'BodySizeLimit',
@@ -133,16 +134,30 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
 });
 
 describe('web ACL options', () => {
-  it('puts an IP allow-list for the admin routes first when configured', () => {
+  it('blocks the incident block list before any other rule, with an IP set the runbooks can name', () => {
+    const { rules, template } = aclTemplate({});
+    expect(rules[0]).toMatchObject({
+      Name: 'IncidentBlockList',
+      Action: { Block: { CustomResponse: { ResponseCode: 403 } } },
+      VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true },
+    });
+    template.hasResourceProperties('AWS::WAFv2::IPSet', {
+      Name: Match.stringLikeRegexp('^omnichat-[a-z]+-blocked-ips$'),
+      Addresses: [],
+      Scope: 'REGIONAL',
+    });
+  });
+
+  it('puts an IP allow-list for the admin routes first when configured (after the incident block list)', () => {
     const { rules, template } = aclTemplate({ ipAllowList: ['203.0.113.0/24'], ipAllowListScope: 'admin' });
-    expect(rules[0]!.Name).toBe('IpAllowList');
-    expect(JSON.stringify(rules[0]!.Statement)).toContain('/api/v1/admin/');
+    expect(rules[1]!.Name).toBe('IpAllowList');
+    expect(JSON.stringify(rules[1]!.Statement)).toContain('/api/v1/admin/');
     template.hasResourceProperties('AWS::WAFv2::IPSet', { Addresses: ['203.0.113.0/24'] });
   });
 
   it('blocks countries outside the allow-list', () => {
     const { rules } = aclTemplate({ countryAllowList: ['DE', 'AT'] });
-    expect(rules[0]).toMatchObject({
+    expect(rules[1]).toMatchObject({
       Name: 'CountryAllowList',
       Statement: { NotStatement: { Statement: { GeoMatchStatement: { CountryCodes: ['DE', 'AT'] } } } },
     });
