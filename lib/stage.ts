@@ -4,6 +4,7 @@ import type { EnvironmentConfig } from './config/schema';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { IdentityStack } from './stacks/identity-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
 import { NetworkStack } from './stacks/network-stack';
 
 /** Properties of {@link OmniChatStage}. */
@@ -21,6 +22,7 @@ export class OmniChatStage extends Stage {
   readonly identity: IdentityStack;
   readonly network: NetworkStack;
   readonly api: ApiStack;
+  readonly monitoring: MonitoringStack;
 
   constructor(scope: Construct, id: string, props: OmniChatStageProps) {
     const { config } = props;
@@ -52,9 +54,21 @@ export class OmniChatStage extends Stage {
       data: this.data,
       identity: this.identity,
     });
+    this.monitoring = new MonitoringStack(this, 'Monitoring', {
+      stackName: `${prefix}-monitoring`,
+      description: `OmniChat ${config.name}: alarms, alert topics, dashboard and log data protection`,
+      config,
+      data: this.data,
+      identity: this.identity,
+      api: this.api,
+    });
 
-    Tags.of(this).add('project', 'omnichat');
-    Tags.of(this).add('environment', config.name);
-    Tags.of(this).add('data-classification', config.dataClassification);
+    // Dashboards are left untagged: CloudFormation added Tags to AWS::CloudWatch::Dashboard
+    // recently and cfn-lint 1.51's schema still rejects them (E3002); a dashboard holds no
+    // data and costs nothing to allocate, so a lint error is not worth accepting for it.
+    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    Tags.of(this).add('project', 'omnichat', tagOptions);
+    Tags.of(this).add('environment', config.name, tagOptions);
+    Tags.of(this).add('data-classification', config.dataClassification, tagOptions);
   }
 }

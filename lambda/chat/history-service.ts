@@ -5,7 +5,9 @@
  */
 import type { AuditEventInput } from '../audit/event';
 import type { Principal } from '../auth/principal';
+import type { CountMetric } from '../runtime/audit-sink';
 import { NotFoundError, ValidationError } from '../shared/errors';
+import { METRICS } from '../shared/metric-names';
 import type { ConversationStore, PageKey } from './conversation-store';
 import { isConversationId } from './ids';
 import type { Clock, LimitStore, SealedText, TextCipher } from './ports';
@@ -23,6 +25,8 @@ export interface HistoryDeps {
   readonly apiKeys: OwnedKeyEraser;
   readonly audit: (event: AuditEventInput) => Promise<void>;
   readonly clock: Clock;
+  /** Counts `DataExport` / `DataErasure` (the exfiltration alarm watches export volume). */
+  readonly count: CountMetric;
 }
 
 /** Request facts the audit trail records. */
@@ -217,6 +221,7 @@ export async function exportMyData(principal: Principal, meta: HistoryMeta, deps
     durationMs: 0,
     fields: { conversations: conversations.length },
   });
+  deps.count(METRICS.DataExport);
   return { exportedAt: new Date(deps.clock.now()).toISOString(), subject: principal.sub, conversations };
 }
 
@@ -235,5 +240,6 @@ export async function eraseMyData(principal: Principal, meta: HistoryMeta, deps:
     durationMs: 0,
     fields: { items, apiKeys: keys },
   });
+  deps.count(METRICS.DataErasure);
   return { erased: true, items, apiKeys: keys };
 }

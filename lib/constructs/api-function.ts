@@ -52,6 +52,8 @@ export interface ApiFunctionProps {
  */
 export class ApiFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
+  /** The function's timeout (the duration alarm fires near it). */
+  readonly timeout: Duration;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
   /** The execution role. Its permissions live in {@link policy}, a customer-managed policy. */
@@ -126,6 +128,7 @@ export class ApiFunction extends Construct {
       reason: 'Log streams are created by the function at run time under its own log group only.',
     });
 
+    this.timeout = props.timeout ?? Duration.seconds(15);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: `${projectRoot}lambda/functions/${props.entry}.ts`,
       projectRoot,
@@ -135,7 +138,7 @@ export class ApiFunction extends Construct {
       description: props.description,
       role: this.role.withoutPolicyUpdates(),
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(15),
+      timeout: this.timeout,
       vpc: props.vpc,
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
@@ -168,6 +171,22 @@ export class ApiFunction extends Construct {
     this.policy.addStatements(
       new iam.PolicyStatement({
         sid,
+        actions,
+        resources,
+        ...(conditions === undefined ? {} : { conditions }),
+      }),
+    );
+  }
+
+  /**
+   * Denies `actions` on `resources` (under `conditions`) through the function's managed policy.
+   * An explicit deny wins over every allow, so it holds even if a later grant is too broad.
+   */
+  deny(sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>): void {
+    this.policy.addStatements(
+      new iam.PolicyStatement({
+        sid,
+        effect: iam.Effect.DENY,
         actions,
         resources,
         ...(conditions === undefined ? {} : { conditions }),

@@ -33,6 +33,8 @@ export interface ApiStackProps extends StackProps {
 export class ApiStack extends Stack {
   /** Functions by name. */
   readonly functions: Readonly<Record<string, ApiFunction>>;
+  /** Where audit stream records go when the archiver keeps failing (an alarm watches it). */
+  readonly auditDeadLetters: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -110,7 +112,8 @@ export class ApiStack extends Stack {
       indexes: ['byOwner'],
     });
 
-    const auditArchiver = this.auditArchiver(config, common, data);
+    const { fn: auditArchiver, deadLetters } = this.auditArchiver(config, common, data);
+    this.auditDeadLetters = deadLetters;
 
     this.functions = { health, keys, auditArchiver };
   }
@@ -128,7 +131,7 @@ export class ApiStack extends Stack {
       'entry' | 'description' | 'environment' | 'reservedConcurrency'
     >,
     data: DataStack,
-  ): ApiFunction {
+  ): { fn: ApiFunction; deadLetters: sqs.Queue } {
     const table = data.table(auditTable);
     const streamArn = table.tableStreamArn;
     if (!streamArn) throw new Error('The audit table must have a stream (lib/data/table-schemas.ts)');
@@ -199,6 +202,6 @@ export class ApiStack extends Stack {
       reportBatchItemFailures: true,
       onFailure: new SqsDlq(deadLetters),
     });
-    return fn;
+    return { fn, deadLetters };
   }
 }

@@ -26,26 +26,37 @@ function synthWithCompliance(mutate?: (app: ReturnType<typeof buildApp>) => void
   return { error, packs: packsFromValidationReport(report, COMPLIANCE_PACKS) };
 }
 
-describe('compliance gate (engine level)', () => {
-  it('finds zero unacknowledged findings in every pack, for every environment', () => {
-    const { error, packs } = synthWithCompliance();
-    expect(error).toBeUndefined();
-    for (const pack of packs) {
-      expect({ pack: pack.pack, findings: pack.findings }).toEqual({ pack: pack.pack, findings: [] });
-      for (const ack of pack.acknowledgements) expect(ack.reason.length).toBeGreaterThan(40);
-    }
-    expect(packs.map((p) => p.pack)).toEqual(expect.arrayContaining([...COMPLIANCE_PACKS]));
-  });
+/** A full synth with every pack takes ~40 s here; leave room for a loaded CI machine. */
+const SYNTH_TIMEOUT_MS = 360_000;
 
-  it('fails synth, naming every pack, when a non-compliant resource is added', () => {
-    const { error, packs } = synthWithCompliance(({ stages }) => {
-      // An unencrypted, unlogged, public-access-allowing bucket and a plain queue: every pack objects.
-      const stack = new Stack(stages[0]!, 'Careless');
-      new s3.Bucket(stack, 'Careless', { blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS_ONLY });
-      new sqs.Queue(stack, 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
-    });
-    expect(String(error)).toMatch(/ValidationFailed/);
-    const failing = packs.filter((p) => p.unacknowledged > 0).map((p) => p.pack);
-    expect(failing).toEqual(expect.arrayContaining([...COMPLIANCE_PACKS]));
-  });
+describe('compliance gate (engine level)', () => {
+  it(
+    'finds zero unacknowledged findings in every pack, for every environment',
+    () => {
+      const { error, packs } = synthWithCompliance();
+      expect(error).toBeUndefined();
+      for (const pack of packs) {
+        expect({ pack: pack.pack, findings: pack.findings }).toEqual({ pack: pack.pack, findings: [] });
+        for (const ack of pack.acknowledgements) expect(ack.reason.length).toBeGreaterThan(40);
+      }
+      expect(packs.map((p) => p.pack)).toEqual(expect.arrayContaining([...COMPLIANCE_PACKS]));
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    'fails synth, naming every pack, when a non-compliant resource is added',
+    () => {
+      const { error, packs } = synthWithCompliance(({ stages }) => {
+        // An unencrypted, unlogged, public-access-allowing bucket and a plain queue: every pack objects.
+        const stack = new Stack(stages[0]!, 'Careless');
+        new s3.Bucket(stack, 'Careless', { blockPublicAccess: s3.BlockPublicAccess.BLOCK_ACLS_ONLY });
+        new sqs.Queue(stack, 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+      });
+      expect(String(error)).toMatch(/ValidationFailed/);
+      const failing = packs.filter((p) => p.unacknowledged > 0).map((p) => p.pack);
+      expect(failing).toEqual(expect.arrayContaining([...COMPLIANCE_PACKS]));
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });
