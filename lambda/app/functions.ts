@@ -5,6 +5,8 @@
  * need, which is also what its IAM role is granted (lib/stacks/api-stack.ts).
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
+import type { AuditEventType } from '../audit/event';
+import { type AuditQueryRequest, type AuditQueryStore, queryAuditEvents } from '../audit/query';
 import type { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys';
 import type { ClaimCheckOptions } from '../auth/claim-check';
@@ -22,6 +24,8 @@ import {
 } from '../chat/history-service';
 import { callerOf, createApiHandler, type RouteCall } from '../runtime/api-handler';
 import type { AuditSink } from '../runtime/audit-sink';
+import type { SettingsStore, SettingsVersion } from '../settings/settings-store';
+import { ValidationError } from '../shared/errors';
 import { jsonResponse } from '../shared/http';
 
 /** A Lambda handler for ALB events. */
@@ -146,6 +150,109 @@ export function keysFunction(
           durationMs: 0,
         });
         return jsonResponse(200, revoked);
+      },
+    },
+  });
+}
+
+/** Body of the admin PUT routes: the version edited, and the changes. */
+function parseAdminChange(body: unknown): { expectedVersion: number; changes: unknown } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('The body must be a JSON object.');
+  }
+  const { expectedVersion, changes, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new ValidationError(`Unknown field "${unknown[0]}".`);
+  if (typeof expectedVersion !== 'number' || !Number.isInteger(expectedVersion) || expectedVersion < 0) {
+    throw new ValidationError('"expectedVersion" must be the version you edited (an integer >= 0).');
+  }
+  if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
+    throw new ValidationError('"changes" must be an object.');
+  }
+  return { expectedVersion, changes };
+}
+
+const AUDIT_QUERY_FIELDS = new Set(['user', 'from', 'to', 'type', 'limit', 'cursor']);
+
+/** `GET /api/v1/admin/audit` query parameters. */
+function parseAuditQuery(query: Readonly<Record<string, string>>): AuditQueryRequest {
+  for (const key of Object.keys(query)) {
+    if (!AUDIT_QUERY_FIELDS.has(key)) throw new ValidationError(`Unknown query parameter "${key}".`);
+  }
+  const limit = query.limit === undefined ? 50 : Number(query.limit);
+  return {
+    limit,
+    ...(query.user === undefined ? {} : { user: query.user }),
+    ...(query.from === undefined ? {} : { from: query.from }),
+    ...(query.to === undefined ? {} : { to: query.to }),
+    ...(query.type === undefined ? {} : { type: query.type as AuditEventType }),
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  };
+}
+
+/** What the admin function needs. */
+export interface AdminDeps extends BaseDeps {
+  readonly settings: SettingsStore;
+  readonly auditQuery: AuditQueryStore;
+  /** The shared cursor secret (loaded once per container). */
+  readonly cursorKey: () => Promise<Uint8Array>;
+  readonly now?: () => Date;
+}
+
+const versionView = (v: SettingsVersion) => ({
+  version: v.version,
+  settings: v.settings,
+  updatedAt: v.updatedAt === null ? null : new Date(v.updatedAt).toISOString(),
+  updatedBy: v.actor,
+});
+
+/** Runtime settings, the model allow-list and the audit query: the admin routes. */
+export function adminFunction(deps: AdminDeps) {
+  const now = deps.now ?? (() => new Date());
+  const change = (scope: 'settings' | 'models') => async (call: RouteCall) => {
+    const principal = callerOf(call);
+    const { expectedVersion, changes } = parseAdminChange(call.request.body);
+    const updated = await deps.settings.update(changes, { expectedVersion, actor: principal.sub, scope });
+    await deps.audit({
+      type: scope === 'settings' ? 'SETTINGS_CHANGED' : 'MODEL_ALLOWLIST_CHANGED',
+      actor: actorOf(call, principal),
+      resource: `settings/v${updated.version}`,
+      action: scope === 'settings' ? 'settings.update' : 'models.update',
+      outcome: 'success',
+      requestId: call.request.requestId,
+      durationMs: 0,
+      fields: { changed: updated.changedFields.join(' '), version: updated.version },
+    });
+    return jsonResponse(200, versionView(updated));
+  };
+  return createApiHandler({
+    claimCheck: deps.claimCheck,
+    routes: {
+      'GET /api/v1/admin/settings': async (call) => {
+        callerOf(call);
+        return jsonResponse(200, versionView(await deps.settings.current()));
+      },
+      'PUT /api/v1/admin/settings': change('settings'),
+      'PUT /api/v1/admin/models': change('models'),
+      'GET /api/v1/admin/audit': async (call) => {
+        const principal = callerOf(call);
+        const request = parseAuditQuery(call.request.query);
+        const page = await queryAuditEvents(deps.auditQuery, request, {
+          cursorKey: await deps.cursorKey(),
+          now,
+        });
+        // Reading the trail is itself audited (who looked at whom, when).
+        await deps.audit({
+          type: 'AUDIT_QUERY',
+          actor: actorOf(call, principal),
+          resource: request.user === undefined ? 'audit/all' : `audit/user/${request.user}`,
+          action: 'audit.query',
+          outcome: 'success',
+          requestId: call.request.requestId,
+          durationMs: 0,
+          fields: { returned: page.events.length, withheld: page.withheld },
+        });
+        return jsonResponse(200, page);
       },
     },
   });

@@ -36,6 +36,11 @@ export interface ApiFunctionProps {
   /** Compile-time constants for esbuild (e.g. the guardrail policy), JSON-encoded values. */
   readonly define?: Readonly<Record<string, string>>;
   /**
+   * A folder under the project root copied beside the bundle as `assets/` (the web page's
+   * files), read by the function at cold start.
+   */
+  readonly assetsDir?: string;
+  /**
    * How the function is invoked, which decides where failures go: `load-balancer` answers
    * the caller; `stream` has its failure destination on the event source mapping.
    * @default 'load-balancer'
@@ -160,6 +165,17 @@ export class ApiFunction extends Construct {
         // code tested here identical to the code that runs.
         externalModules: [],
         define: { ...(props.define ?? {}) },
+        ...(props.assetsDir === undefined
+          ? {}
+          : {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) => [
+                  `cp -R "${inputDir}/${props.assetsDir}" "${outputDir}/assets"`,
+                ],
+              },
+            }),
         logLevel: nodejs.LogLevel.ERROR,
       },
     });
