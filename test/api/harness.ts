@@ -1,0 +1,471 @@
+/**
+ * The API functions wired as AWS mode wires them (lambda/runtime/aws-common.ts,
+ * aws-services.ts, lambda/functions/*.ts), with only the endpoints moved to loopback:
+ * dynalite tables created from lib/data/table-schemas.ts, KMS on moto (KmsDataKeys under a
+ * real CMK, encryption context enforced), Bedrock Converse on the wire-compatible stand-in
+ * through the real adapter, and access tokens signed with a real RSA key and checked by the
+ * real verifier. Each function gets its own service graph, as each gets its own container.
+ *
+ * Faults are injected on the wire: a client middleware below the retry and signing steps
+ * answers chosen calls with the HTTP error AWS would send (status, `__type` body), so the
+ * SDK deserializes, retries and classifies them exactly as it would in AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
+import { adminFunction, chatFunction, historyFunction, keysFunction } from '../../lambda/app/functions';
+import { composeServices, type Services } from '../../lambda/app/services';
+import { createEventIdGenerator } from '../../lambda/audit/event';
+import { createDynamoAuditWriter, failClosed } from '../../lambda/audit/writer';
+import { DynamoDbApiKeyStore } from '../../lambda/auth/api-key-store-dynamodb';
+import { cachedOwnerDirectory } from '../../lambda/auth/api-keys';
+import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
+import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
+import type { Clock } from '../../lambda/chat/ports';
+import { KmsDataKeys } from '../../lambda/crypto/kms-data-keys';
+import { createBedrockChatModel } from '../../lambda/model/bedrock-converse-model';
+import { auditDecisions, createAuditSink } from '../../lambda/runtime/audit-sink';
+import { deployConfigOf } from '../../lib/config/deploy-config';
+import { environments } from '../../lib/config/environments';
+import { parseEnvironmentConfig } from '../../lib/config/load';
+import {
+  apiKeysTable,
+  auditTable,
+  conversationsTable,
+  limitsTable,
+  settingsTable,
+} from '../../lib/data/table-schemas';
+import { createDataKey } from '../crypto/kms-fixture';
+import { type ConverseStandIn, startConverseStandIn } from '../support/converse-standin';
+import { startDynalite } from '../support/dynalite';
+import { startMoto } from '../support/moto';
+import {
+  generateSigningKey,
+  jwksOf,
+  mint,
+  type SigningKey,
+  TEST_CLIENT_ID,
+  TEST_ISSUER,
+  userAccessClaims,
+} from '../support/tokens';
+
+/** The guardrail the stand-in requires on every call (as the stack passes it to the chat function). */
+export const GUARDRAIL = {
+  identifier: 'arn:aws:bedrock:eu-central-1:111111111111:guardrail/gr1',
+  version: '1',
+};
+/** The dev environment's build-time configuration, as the CDK app bakes it into the bundles. */
+export const DEPLOY = deployConfigOf(parseEnvironmentConfig('dev', environments.dev));
+
+/** A fault answered on the wire instead of forwarding a call. */
+export interface WireFault {
+  /** `x-amz-target` operation, e.g. `PutItem`, `GenerateDataKey`, `Converse` is not here (stand-in). */
+  readonly operation: string;
+  /** Only calls whose JSON body satisfies this (e.g. a table name, an item type). */
+  readonly when?: (body: Record<string, unknown>) => boolean;
+  readonly status: number;
+  /** AWS error name (`__type`). */
+  readonly errorType: string;
+}
+
+/** Faults in force and the calls they answered. */
+export class FaultPlan {
+  #faults: WireFault[] = [];
+  readonly hits: string[] = [];
+
+  set(...faults: WireFault[]): void {
+    this.#faults = faults;
+  }
+
+  clear(): void {
+    this.#faults = [];
+  }
+
+  /** The fault answering a call, if any. */
+  match(operation: string, body: Record<string, unknown>): WireFault | undefined {
+    return this.#faults.find((f) => f.operation === operation && (f.when?.(body) ?? true));
+  }
+}
+
+type Sendable = DynamoDBClient | KMSClient;
+
+/** Adds the fault middleware: innermost, so it replaces only the HTTP exchange. */
+function injectFaults(client: Sendable, plan: FaultPlan): void {
+  // biome-ignore lint/suspicious/noExplicitAny: the middleware stack is typed per client; this one is shared.
+  (client.middlewareStack as any).add(
+    // biome-ignore lint/suspicious/noExplicitAny: see above.
+    (next: any) => async (args: any) => {
+      const request = args.request as { headers: Record<string, string>; body?: unknown };
+      const target = request.headers['x-amz-target'] ?? '';
+      const operation = target.slice(target.indexOf('.') + 1);
+      let body: Record<string, unknown> = {};
+      try {
+        const raw =
+          request.body instanceof Uint8Array ? new TextDecoder().decode(request.body) : request.body;
+        body = JSON.parse(typeof raw === 'string' && raw !== '' ? raw : '{}') as Record<string, unknown>;
+      } catch {
+        // Not JSON: the fault's predicate sees an empty body.
+      }
+      const fault = plan.match(operation, body);
+      if (!fault) return next(args);
+      plan.hits.push(`${operation}:${fault.errorType}`);
+      const payload = JSON.stringify({ __type: fault.errorType, message: 'injected by the test' });
+      return {
+        response: {
+          statusCode: fault.status,
+          reason: 'injected',
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() },
+          body: new TextEncoder().encode(payload),
+        },
+      };
+    },
+    { step: 'deserialize', priority: 'low', name: 'testWireFaults' },
+  );
+}
+
+/** Options of {@link startApi}. */
+export interface ApiOptions {
+  /** Settings-cache, limit and key-cache clock; default: real time plus {@link Api.advance}. */
+  readonly clock?: Clock;
+}
+
+/** The running functions and everything a test looks at. */
+export interface Api {
+  readonly chat: Invoke;
+  readonly history: Invoke;
+  readonly keys: Invoke;
+  readonly admin: Invoke;
+  readonly standIn: ConverseStandIn;
+  /** A raw client on dynalite, without faults, for looking at the tables. */
+  readonly dynamo: DynamoDBClient;
+  readonly tables: {
+    conversations: string;
+    apiKeys: string;
+    limits: string;
+    settings: string;
+    audit: string;
+  };
+  readonly faults: FaultPlan;
+  readonly signingKey: SigningKey;
+  /** Moves the functions' clock forward (settings cache, rate buckets). */
+  advance(ms: number): void;
+  /** The chat function's services (its cipher, to open what it stored). */
+  readonly chatServices: Services;
+  stop(): Promise<void>;
+}
+
+/** Calls a function as the Lambda runtime does. */
+export type Invoke = (event: ALBEvent) => Promise<ALBResult>;
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+/** Starts dynalite, moto and the stand-in, and composes the four API functions. */
+export async function startApi(options: ApiOptions = {}): Promise<Api> {
+  const [dynalite, moto, standIn] = await Promise.all([
+    startDynalite(),
+    startMoto(),
+    startConverseStandIn({ guardrail: GUARDRAIL }),
+  ]);
+  const names = await dynalite.createTables([
+    conversationsTable,
+    apiKeysTable,
+    limitsTable,
+    settingsTable,
+    auditTable,
+  ]);
+  const tables = {
+    conversations: names[conversationsTable.id]!,
+    apiKeys: names[apiKeysTable.id]!,
+    limits: names[limitsTable.id]!,
+    settings: names[settingsTable.id]!,
+    audit: names[auditTable.id]!,
+  };
+  const faults = new FaultPlan();
+  // As in AWS (aws-common.ts, aws-services.ts): three attempts with the SDK's backoff.
+  const dynamo = new DynamoDBClient({
+    endpoint: dynalite.endpoint,
+    region: 'eu-central-1',
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+  injectFaults(dynamo, faults);
+  const kms = new KMSClient({
+    endpoint: moto.endpoint,
+    region: 'eu-central-1',
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+  injectFaults(kms, faults);
+  const keyArn = await createDataKey(kms);
+  // As lambda/functions/chat.ts: two attempts with the SDK's jittered backoff.
+  const bedrock = new BedrockRuntimeClient({
+    endpoint: standIn.endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin-secret' },
+    maxAttempts: 2,
+  });
+  const model = createBedrockChatModel({ client: bedrock, guardrail: GUARDRAIL, label: 'Amazon Bedrock' });
+
+  let offset = 0;
+  const clock: Clock = options.clock ?? { now: () => Date.now() + offset };
+  const signingKey = generateSigningKey('api-test-key');
+  const verifier = createAccessTokenVerifier({
+    issuer: TEST_ISSUER,
+    jwks: jwksOf(signingKey),
+    clientIds: [TEST_CLIENT_ID],
+  });
+  const count = () => undefined;
+
+  /** What createAwsCommon builds for one function. */
+  const common = () => {
+    const writer = failClosed(
+      createDynamoAuditWriter({ client: dynamo, tableName: tables.audit, ttlDays: 30 }),
+      {
+        metrics: { addMetric: () => undefined },
+        logger: { error: () => undefined },
+      },
+    );
+    const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
+    const apiKeyStore = new DynamoDbApiKeyStore(dynamo, tables.apiKeys);
+    const owners = new DynamoDbOwnerDirectory(dynamo, tables.apiKeys);
+    return {
+      audit,
+      apiKeyStore,
+      owners,
+      claimCheck: {
+        verifier,
+        apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },
+        onDecision: auditDecisions(audit, count),
+      },
+    };
+  };
+  /** What createAwsServices builds for one function. */
+  const services = (base: ReturnType<typeof common>) =>
+    composeServices({
+      dynamo,
+      tables: {
+        conversations: tables.conversations,
+        limits: tables.limits,
+        settings: tables.settings,
+        audit: tables.audit,
+      },
+      keys: new KmsDataKeys({ client: kms, keyArn }),
+      deploy: DEPLOY,
+      base: { claimCheck: base.claimCheck, audit: base.audit },
+      apiKeyStore: base.apiKeyStore,
+      count,
+      countWith: () => undefined,
+      clock,
+    });
+
+  const chatCommon = common();
+  const chatServices = services(chatCommon);
+  const historyCommon = common();
+  const keysCommon = common();
+  const adminCommon = common();
+  const handlers = {
+    chat: chatFunction({
+      claimCheck: chatCommon.claimCheck,
+      audit: chatCommon.audit,
+      chat: chatServices.chat(model),
+    }),
+    history: historyFunction({
+      claimCheck: historyCommon.claimCheck,
+      audit: historyCommon.audit,
+      history: services(historyCommon).history,
+    }),
+    keys: keysFunction({
+      claimCheck: keysCommon.claimCheck,
+      audit: keysCommon.audit,
+      store: keysCommon.apiKeyStore,
+      owners: keysCommon.owners,
+    }),
+    admin: adminFunction({
+      claimCheck: adminCommon.claimCheck,
+      audit: adminCommon.audit,
+      ...services(adminCommon).admin,
+    }),
+  };
+  const invoke =
+    (handler: (event: ALBEvent, context: Context) => Promise<ALBResult>): Invoke =>
+    (event) =>
+      handler(event, { awsRequestId: randomUUID(), functionName: 'omnichat-test' } as Context);
+
+  return {
+    chat: invoke(handlers.chat),
+    history: invoke(handlers.history),
+    keys: invoke(handlers.keys),
+    admin: invoke(handlers.admin),
+    standIn,
+    dynamo: dynalite.client,
+    tables,
+    faults,
+    signingKey,
+    chatServices,
+    advance: (ms) => {
+      offset += ms;
+    },
+    async stop() {
+      bedrock.destroy();
+      kms.destroy();
+      dynamo.destroy();
+      await Promise.all([standIn.stop(), moto.stop(), dynalite.stop()]);
+    },
+  };
+}
+
+/** A Cognito user's access token, signed with the test key. */
+export function userToken(api: Pick<Api, 'signingKey'>, sub: string, groups: string[] = ['user']): string {
+  return mint(userAccessClaims({ sub, groups }), api.signingKey);
+}
+
+/** Options of {@link albEvent}. */
+export interface EventOptions {
+  readonly token?: string;
+  readonly apiKey?: string;
+  readonly body?: unknown;
+  /** Raw body text, sent as is. */
+  readonly rawBody?: string;
+  readonly contentType?: string;
+  readonly query?: Record<string, string>;
+  readonly headers?: Record<string, string>;
+}
+
+/** An ALB event as the load balancer sends it (single-value headers, query values still encoded). */
+export function albEvent(method: string, path: string, options: EventOptions = {}): ALBEvent {
+  const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
+  const headers: Record<string, string> = {
+    host: 'chat-dev.example.com',
+    'user-agent': 'omnichat-api-test/1.0',
+    'x-forwarded-for': '203.0.113.7',
+    'x-forwarded-proto': 'https',
+    'x-amzn-trace-id': `Root=1-${randomUUID().slice(0, 8)}-${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+    ...(body !== null ? { 'content-type': options.contentType ?? 'application/json' } : {}),
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    ...(options.apiKey ? { 'x-api-key': options.apiKey } : {}),
+    ...options.headers,
+  };
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.query ?? {})) {
+    query[encodeURIComponent(name)] = encodeURIComponent(value);
+  }
+  return {
+    requestContext: {
+      elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:eu-central-1:111111111111:targetgroup/chat/1' },
+    },
+    httpMethod: method,
+    path,
+    queryStringParameters: query,
+    headers,
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/** The parsed JSON body of a result. */
+export function json<T = Record<string, unknown>>(result: ALBResult): T {
+  return JSON.parse(result.body ?? '') as T;
+}
+
+/** A header of a result, whatever its case. */
+export function header(result: ALBResult, name: string): string | undefined {
+  const entry = Object.entries(result.headers ?? {}).find(
+    ([key]) => key.toLowerCase() === name.toLowerCase(),
+  );
+  return entry === undefined ? undefined : String(entry[1]);
+}
+
+/** Every item of a table (dynalite's scan pages are small; follows them all). */
+export async function scanAll(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Audit events in the table, parsed. */
+export async function auditEvents(api: Pick<Api, 'dynamo' | 'tables'>): Promise<
+  Array<{
+    type: string;
+    outcome: string;
+    action: string;
+    actor: { sub?: string };
+    resource: string;
+    requestId: string;
+  }>
+> {
+  return (await scanAll(api.dynamo, api.tables.audit)).map((item) => JSON.parse(item.event?.S ?? '{}'));
+}
+
+/**
+ * Structural integrity of the conversations table: every turn belongs to an existing
+ * header of the same user, and every header counts exactly its turns. A partial write
+ * (a turn without its header, a header without its turn) breaks one of the two.
+ */
+export async function conversationIntegrity(api: Pick<Api, 'dynamo' | 'tables'>): Promise<string[]> {
+  const items = await scanAll(api.dynamo, api.tables.conversations);
+  const problems: string[] = [];
+  const headers = new Map<string, number>();
+  const turns = new Map<string, number>();
+  for (const item of items) {
+    const pk = item.pk?.S ?? '';
+    const sk = item.sk?.S ?? '';
+    if (sk.startsWith('CONV#')) headers.set(`${pk}|${sk.slice(5)}`, Number(item.turns?.N ?? '0'));
+    else if (sk.startsWith('TURN#')) {
+      const id = sk.slice(5, sk.lastIndexOf('#'));
+      turns.set(`${pk}|${id}`, (turns.get(`${pk}|${id}`) ?? 0) + 1);
+    } else problems.push(`unexpected item ${pk} ${sk}`);
+  }
+  for (const [key, count] of turns) {
+    if (!headers.has(key)) problems.push(`turns without a header: ${key}`);
+    else if (headers.get(key) !== count)
+      problems.push(`header counts ${headers.get(key)} turns, found ${count}: ${key}`);
+  }
+  for (const [key, count] of headers)
+    if (!turns.has(key)) problems.push(`header without turns (${count}): ${key}`);
+  return problems;
+}
+
+/** Markers of internals that must never reach a caller. */
+export const INTERNAL_LEAKS = [
+  /\bat [\w$.<>]+ \(/, // stack frame
+  /node_modules|\/work\/|\.ts:\d+|\.js:\d+/,
+  /TypeError|ReferenceError|SyntaxError|RangeError|Exception\b/,
+  /arn:aws|dynamodb|dynalite|moto|kms:|bedrock-runtime|127\.0\.0\.1/i,
+  /ConditionalCheck|ProvisionedThroughput|TableName|USER#|CONV#|TURN#/,
+];
+
+/** Checks the error shape of a 4xx/5xx answer; returns the body. */
+export function errorBody(result: ALBResult): {
+  error: { code: string; message: string; requestId: string };
+} {
+  const body = json<{ error: { code: string; message: string; requestId: string } }>(result);
+  if (
+    typeof body.error?.code !== 'string' ||
+    typeof body.error.message !== 'string' ||
+    typeof body.error.requestId !== 'string' ||
+    Object.keys(body).length !== 1 ||
+    Object.keys(body.error).sort().join() !== 'code,message,requestId'
+  ) {
+    throw new Error(`not the error shape: ${result.body}`);
+  }
+  for (const leak of INTERNAL_LEAKS) {
+    if (leak.test(result.body ?? '')) throw new Error(`internal detail ${leak} in ${result.body}`);
+  }
+  return body;
+}
