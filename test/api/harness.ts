@@ -151,6 +151,8 @@ export interface Api {
   readonly signingKey: SigningKey;
   /** Moves the functions' clock forward (settings cache, rate buckets). */
   advance(ms: number): void;
+  /** The functions' clock. */
+  now(): number;
   /** The chat function's services (its cipher, to open what it stored). */
   readonly chatServices: Services;
   stop(): Promise<void>;
@@ -307,6 +309,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     advance: (ms) => {
       offset += ms;
     },
+    now: () => clock.now(),
     async stop() {
       bedrock.destroy();
       kms.destroy();
