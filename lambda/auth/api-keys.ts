@@ -4,7 +4,8 @@
  * use time its permissions are intersected with the owner's current groups from the directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../shared/validation-messages';
 import { ForbiddenError, NotFoundError, ValidationError } from '../shared/errors';
 import { PERMISSIONS, type Permission, permissionsForGroups } from './permissions';
 import type { AuthnFailureReason, Principal } from './principal';
@@ -76,20 +77,20 @@ export function generateApiKey(random: (size: number) => Buffer = randomBytes): 
   };
 }
 
-const createKeyInput = z
-  .object({
-    name: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[\p{L}\p{N} ._-]+$/u, 'name may contain letters, digits, spaces, dot, dash and underscore'),
-    permissions: z
-      .array(z.enum(PERMISSIONS))
-      .min(1)
-      .refine((list) => new Set(list).size === list.length, 'permissions must not repeat'),
-    expiresInDays: z.number().int().min(1).max(MAX_KEY_DAYS).default(DEFAULT_KEY_DAYS),
-  })
-  .strict();
+const createKeyInput = z.strictObject({
+  name: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(64),
+      z.regex(/^[\p{L}\p{N} ._-]+$/u, 'name may contain letters, digits, spaces, dot, dash and underscore'),
+    ),
+  permissions: z.array(z.enum(PERMISSIONS)).check(
+    z.minLength(1),
+    z.refine((list) => new Set(list).size === list.length, 'permissions must not repeat'),
+  ),
+  expiresInDays: z._default(z.int().check(z.minimum(1), z.maximum(MAX_KEY_DAYS)), DEFAULT_KEY_DAYS),
+});
 
 /** Dependencies of the key routes. */
 export interface ApiKeyDeps {

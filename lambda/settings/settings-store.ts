@@ -18,7 +18,8 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../shared/validation-messages';
 import { GROUPS, type Group, isGroup } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { ChatSettings } from '../chat/chat-service';
@@ -34,15 +35,18 @@ export const LIMIT_CLASSES = [...GROUPS, 'machine', 'apiKey'] as const;
 /** One row of the limits table. */
 export type LimitClass = (typeof LIMIT_CLASSES)[number];
 
+/** An integer in [min, max]. */
+const boundedInt = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+
 const groupLimitsSchema = z.strictObject({
   // 60 000/min is one request per millisecond, the limit store's resolution.
-  requestsPerMinute: z.number().int().min(1).max(60_000),
-  burst: z.number().int().min(1).max(10_000),
+  requestsPerMinute: boundedInt(1, 60_000),
+  burst: boundedInt(1, 10_000),
   // Zero is allowed: it switches model use off for a class without touching permissions.
-  dailyTokens: z.number().int().min(0).max(1_000_000_000),
+  dailyTokens: boundedInt(0, 1_000_000_000),
 });
 
-const modelIdSchema = z.string().min(1).max(256);
+const modelIdSchema = z.string().check(z.minLength(1), z.maxLength(256));
 
 /**
  * C0 controls other than tab, LF and CR, DEL, and bidi embedding/override/isolate marks: they
@@ -58,12 +62,12 @@ function hasControlCharacters(text: string): boolean {
   return false;
 }
 
-const systemPromptSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(MAX_SYSTEM_PROMPT_CHARS)
-  .refine((text) => !hasControlCharacters(text), 'must not contain control characters');
+const systemPromptSchema = z.string().check(
+  z.trim(),
+  z.minLength(1),
+  z.maxLength(MAX_SYSTEM_PROMPT_CHARS),
+  z.refine((text) => !hasControlCharacters(text), 'must not contain control characters'),
+);
 
 const limitsShape = {
   admin: groupLimitsSchema,
@@ -79,41 +83,43 @@ const limitsShape = {
 export const runtimeSettingsSchema = z
   .strictObject({
     systemPrompt: systemPromptSchema,
-    maxOutputTokens: z.number().int().min(1).max(64_000),
+    maxOutputTokens: boundedInt(1, 64_000),
     /** Estimated tokens of earlier turns sent as context. */
-    historyTokenBudget: z.number().int().min(0).max(200_000),
+    historyTokenBudget: boundedInt(0, 200_000),
     limits: z.strictObject(limitsShape),
     /** Models users may pick; a subset of the deploy-time allow-list. */
-    enabledModelIds: z.array(modelIdSchema).min(1).max(100),
+    enabledModelIds: z.array(modelIdSchema).check(z.minLength(1), z.maxLength(100)),
     defaultModelId: modelIdSchema,
   })
-  .superRefine((settings, ctx) => {
-    if (new Set(settings.enabledModelIds).size !== settings.enabledModelIds.length) {
-      ctx.addIssue({ code: 'custom', path: ['enabledModelIds'], message: 'must not repeat a model id' });
-    }
-    if (!settings.enabledModelIds.includes(settings.defaultModelId)) {
-      ctx.addIssue({ code: 'custom', path: ['defaultModelId'], message: 'must be one of enabledModelIds' });
-    }
-  });
+  .check(
+    z.superRefine((settings, ctx) => {
+      if (new Set(settings.enabledModelIds).size !== settings.enabledModelIds.length) {
+        ctx.addIssue({ code: 'custom', path: ['enabledModelIds'], message: 'must not repeat a model id' });
+      }
+      if (!settings.enabledModelIds.includes(settings.defaultModelId)) {
+        ctx.addIssue({ code: 'custom', path: ['defaultModelId'], message: 'must be one of enabledModelIds' });
+      }
+    }),
+  );
 /** Admin-editable runtime settings. */
 export type RuntimeSettings = z.infer<typeof runtimeSettingsSchema>;
 
 const limitsPatchShape = Object.fromEntries(
-  LIMIT_CLASSES.map((limitClass) => [limitClass, groupLimitsSchema.partial().optional()]),
-) as { [K in LimitClass]: z.ZodOptional<ReturnType<typeof groupLimitsSchema.partial>> };
+  LIMIT_CLASSES.map((limitClass) => [limitClass, z.optional(z.partial(groupLimitsSchema))]),
+) as { [K in LimitClass]: z.ZodMiniOptional<ReturnType<typeof z.partial<typeof groupLimitsSchema>>> };
 
 /** Body of `PUT /api/v1/admin/settings`: any subset of the fields, models excluded (model:manage). */
 export const settingsPatchSchema = z.strictObject({
-  systemPrompt: systemPromptSchema.optional(),
-  maxOutputTokens: z.number().optional(),
-  historyTokenBudget: z.number().optional(),
-  limits: z.strictObject(limitsPatchShape).optional(),
+  systemPrompt: z.optional(systemPromptSchema),
+  maxOutputTokens: z.optional(z.number()),
+  historyTokenBudget: z.optional(z.number()),
+  limits: z.optional(z.strictObject(limitsPatchShape)),
 });
 
 /** Body of `PUT /api/v1/admin/models`. */
 export const modelsPatchSchema = z.strictObject({
-  enabledModelIds: z.array(modelIdSchema).optional(),
-  defaultModelId: modelIdSchema.optional(),
+  enabledModelIds: z.optional(z.array(modelIdSchema)),
+  defaultModelId: z.optional(modelIdSchema),
 });
 
 type SettingsPatch = z.infer<typeof settingsPatchSchema> & z.infer<typeof modelsPatchSchema>;
@@ -181,7 +187,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+function parseOrThrow<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success)
     throw new ValidationError(`Invalid ${what}: ${describeIssues(result.error.issues)}`, result.error);
