@@ -63,10 +63,16 @@ export class OmniChatStage extends Stage {
       api: this.api,
     });
 
-    // Dashboards are left untagged: CloudFormation added Tags to AWS::CloudWatch::Dashboard
-    // recently and cfn-lint 1.51's schema still rejects them (E3002); a dashboard holds no
-    // data and costs nothing to allocate, so a lint error is not worth accepting for it.
-    const tagOptions = { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] };
+    // Dashboards and listeners are left untagged: CloudFormation added Tags to these types
+    // recently and cfn-lint 1.51's schema still rejects them (E3002); they hold no data and
+    // the load balancer itself carries the tags, so a lint error is not worth accepting.
+    const tagOptions = {
+      excludeResourceTypes: [
+        'AWS::CloudWatch::Dashboard',
+        'AWS::ElasticLoadBalancingV2::Listener',
+        'AWS::ElasticLoadBalancingV2::ListenerRule',
+      ],
+    };
     Tags.of(this).add('project', 'omnichat', tagOptions);
     Tags.of(this).add('environment', config.name, tagOptions);
     Tags.of(this).add('data-classification', config.dataClassification, tagOptions);

@@ -73,9 +73,21 @@ const networkSchema = z
      * functions reach AWS only through VPC endpoints. Turning it on is a reviewed decision.
      */
     natEgress: z.boolean().default(false),
+    /**
+     * Zones that get interface endpoints (the first N; default: all of maxAzs). Only dev
+     * should use fewer: a zone outage then also cuts Bedrock and KMS for the others.
+     */
+    interfaceEndpointAzs: z.number().int().min(1).max(6).optional(),
   })
   .strict()
   .superRefine((n, ctx) => {
+    if (n.interfaceEndpointAzs !== undefined && n.interfaceEndpointAzs > n.maxAzs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['interfaceEndpointAzs'],
+        message: `is ${n.interfaceEndpointAzs} but the VPC spans only ${n.maxAzs} availability zones`,
+      });
+    }
     if (n.maxAzs > n.availabilityZones.length) {
       ctx.addIssue({
         code: 'custom',
@@ -241,6 +253,20 @@ export const environmentConfigSchema = z
     monitoring: monitoringConfigSchema,
     /** Bedrock guardrail and local policy engine settings (lib/config/guardrail-policy.ts). */
     guardrail: guardrailPolicySchema,
+    /**
+     * Reserved concurrency per serving function: a ceiling on what one flood (or one runaway
+     * client) can spend, and a floor no other function can starve.
+     */
+    reservedConcurrency: z
+      .object({
+        chat: z.number().int().min(1).max(1000),
+        history: z.number().int().min(1).max(1000),
+        keys: z.number().int().min(1).max(1000),
+        admin: z.number().int().min(1).max(1000),
+        web: z.number().int().min(1).max(1000),
+        health: z.number().int().min(1).max(1000),
+      })
+      .strict(),
     models: z
       .object({
         allowList: z.array(allowedModel).min(1),

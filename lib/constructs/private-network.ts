@@ -20,6 +20,13 @@ export interface PrivateNetworkProps {
    * @default false
    */
   readonly natEgress?: boolean;
+  /**
+   * How many of the spanned zones get an interface endpoint ENI (the first N). Fewer than
+   * `maxAzs` trades availability for cost: functions in another zone still reach the
+   * endpoint (its private DNS resolves VPC-wide), across zones, and lose it with that zone.
+   * @default maxAzs
+   */
+  readonly interfaceEndpointAzs?: number;
   /** Key that encrypts the flow-log group. */
   readonly logsKey: kms.IKey;
   /** Retention of the flow-log group. */
@@ -63,6 +70,12 @@ export class PrivateNetwork extends Construct {
     if (props.maxAzs < 1 || props.maxAzs > props.availabilityZones.length) {
       throw new Error(
         `PrivateNetwork: maxAzs (${props.maxAzs}) must be between 1 and the number of availability zones (${props.availabilityZones.length})`,
+      );
+    }
+    const endpointAzs = props.interfaceEndpointAzs ?? props.maxAzs;
+    if (endpointAzs < 1 || endpointAzs > props.maxAzs) {
+      throw new Error(
+        `PrivateNetwork: interfaceEndpointAzs (${endpointAzs}) must be between 1 and maxAzs (${props.maxAzs})`,
       );
     }
     const natEgress = props.natEgress ?? false;
@@ -125,7 +138,10 @@ export class PrivateNetwork extends Construct {
     for (const { id, service } of INTERFACE_ENDPOINTS) {
       const endpoint = this.vpc.addInterfaceEndpoint(`${id}Endpoint`, {
         service,
-        subnets: this.computeSubnets,
+        subnets: {
+          ...this.computeSubnets,
+          availabilityZones: props.availabilityZones.slice(0, endpointAzs),
+        },
         privateDnsEnabled: true,
         securityGroups: [this.endpointSecurityGroup],
         open: false,

@@ -75,6 +75,11 @@ const managedGroup = (
  * body-size limit, AWS managed groups, and last AI-001, a coarse prompt-injection screen.
  * Every rule publishes metrics and sampled requests; logs redact credentials.
  */
+/** Name of an environment's web ACL (unique per account and region). */
+export function webAclName(envName: string): string {
+  return `omnichat-${envName}-web-acl`;
+}
+
 export class WebAcl extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
   readonly logGroup: logs.LogGroup;
@@ -259,6 +264,9 @@ export class WebAcl extends Construct {
     const errorBody = (code: string, message: string) =>
       JSON.stringify({ error: { code, message, requestId: 'edge' } });
     this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      // Named, so its CloudWatch metrics (published under the name) can be alarmed on from
+      // another stack without parsing the Ref.
+      name: webAclName(props.envName),
       scope: 'REGIONAL',
       description: `OmniChat ${props.envName}: edge protection for the load balancer and user pool`,
       defaultAction: { allow: {} },

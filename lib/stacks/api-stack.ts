@@ -1,13 +1,24 @@
-import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { deployConfigDefine } from '../config/deploy-config';
 import type { EnvironmentConfig } from '../config/schema';
 import { ApiFunction } from '../constructs/api-function';
 import { grantTable } from '../constructs/data-access';
+import { ChatLoadBalancer } from '../constructs/edge/load-balancer';
+import { BedrockGuardrail } from '../constructs/guardrail/bedrock-guardrail';
+import { grantGuardedModelAccess } from '../constructs/guardrail/model-access';
 import type { PrivateNetwork } from '../constructs/private-network';
-import { apiKeysTable, auditTable } from '../data/table-schemas';
+import { WebAcl } from '../constructs/web-acl';
+import {
+  apiKeysTable,
+  auditTable,
+  conversationsTable,
+  limitsTable,
+  settingsTable,
+} from '../data/table-schemas';
 import { auditArchiveBucketName, type DataStack } from './data-stack';
 import type { IdentityStack } from './identity-stack';
 import { retentionDays } from './retention';
@@ -22,12 +33,18 @@ export interface ApiStackProps extends StackProps {
 
 /**
  * The stateless serving layer: Lambda functions split by privilege (each role reaches
- * only the tables, keys and models its routes need), the audit archiver, and the edge.
+ * only the tables, keys and models its routes need), the Bedrock guardrail, the audit
+ * archiver, and the edge (WAF web ACL and the load balancer with its auth rules).
  *
- * Privilege split (DESIGN.md section 5):
+ * Privilege split (DESIGN.md section 5; `npm run docs:permissions` renders it):
  * - every API function: GetItem on the API-keys table (key authentication and the owner
  *   directory) and PutItem, nothing else, on the audit table;
+ * - chat: the conversations, limits and settings it serves a message with, new data keys,
+ *   and Bedrock only for allow-listed models with this environment's guardrail version;
+ * - history: reads and deletes the caller's data (export, erasure), decrypts, never encrypts;
  * - keys: writes the API-keys table;
+ * - admin: the settings table and the audit query (masked events only);
+ * - web: nothing beyond the common grants (it serves files);
  * - the archiver: reads the audit stream and writes the Object Lock archive.
  */
 export class ApiStack extends Stack {
@@ -35,6 +52,12 @@ export class ApiStack extends Stack {
   readonly functions: Readonly<Record<string, ApiFunction>>;
   /** Where audit stream records go when the archiver keeps failing (an alarm watches it). */
   readonly auditDeadLetters: sqs.IQueue;
+  /** The Bedrock guardrail every model call names, at its pinned version. */
+  readonly guardrail: BedrockGuardrail;
+  /** The regional web ACL in front of the load balancer and the user pool. */
+  readonly webAcl: WebAcl;
+  /** The load balancer with its listener rules. */
+  readonly edge: ChatLoadBalancer;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -59,19 +82,15 @@ export class ApiStack extends Stack {
     };
     const apiFunction = (
       name: string,
-      props: {
-        entry: string;
-        description: string;
-        environment?: Record<string, string>;
-        reservedConcurrency: number;
-      },
+      props: Pick<
+        ConstructorParameters<typeof ApiFunction>[2],
+        'entry' | 'description' | 'reservedConcurrency' | 'memorySize' | 'timeout' | 'define' | 'assetsDir'
+      > & { environment?: Record<string, string> },
     ): ApiFunction => {
       const fn = new ApiFunction(this, name, {
         ...common,
-        entry: props.entry,
-        description: props.description,
+        ...props,
         environment: { ...apiEnvironment, ...(props.environment ?? {}) },
-        reservedConcurrency: props.reservedConcurrency,
       });
       grantTable(fn, { sid: 'ApiKeysRead', table: keysTable, key: data.keys.dataKey, actions: ['GetItem'] });
       // A used key records when it was last used, and that attribute is all it may change.
@@ -90,19 +109,20 @@ export class ApiStack extends Stack {
       return fn;
     };
 
+    const concurrency = config.reservedConcurrency;
     const health = new ApiFunction(this, 'Health', {
       ...common,
       entry: 'health',
       description: 'GET /healthz for the load balancer; touches no dependency',
       environment: {},
-      reservedConcurrency: 5,
+      reservedConcurrency: concurrency.health,
       memorySize: 256,
     });
 
     const keys = apiFunction('Keys', {
       entry: 'keys',
       description: 'GET/POST /api/v1/keys, DELETE /api/v1/keys/{id}: personal API keys (hashes only)',
-      reservedConcurrency: 10,
+      reservedConcurrency: concurrency.keys,
     });
     grantTable(keys, {
       sid: 'ApiKeysWrite',
@@ -112,10 +132,187 @@ export class ApiStack extends Stack {
       indexes: ['byOwner'],
     });
 
+    const conversations = data.table(conversationsTable);
+    const limits = data.table(limitsTable);
+    const settings = data.table(settingsTable);
+    /** What the chat, history and admin functions compose their services from (lambda/runtime/aws-services.ts). */
+    const serviceEnvironment = {
+      TABLE_CONVERSATIONS: conversations.tableName,
+      TABLE_LIMITS: limits.tableName,
+      TABLE_SETTINGS: settings.tableName,
+      DATA_KEY_ARN: data.keys.dataKey.keyArn,
+      DATA_RETENTION_DAYS: String(config.dataRetentionDays),
+    };
+    // The allow-list, the default system prompt and the local policy are compiled into the
+    // bundles: a change to them is a deployment, reviewed like code.
+    const define = deployConfigDefine(config);
+
+    this.guardrail = new BedrockGuardrail(this, 'Guardrail', {
+      policy: config.guardrail,
+      namePrefix: `omnichat-${config.name}`,
+      kmsKey: data.keys.dataKey,
+      description: `OmniChat ${config.name}: content filters, denied topics, words and PII on every model call`,
+    });
+
+    const chat = apiFunction('Chat', {
+      entry: 'chat',
+      description: 'POST /api/v1/chat, GET /api/v1/models: the only function that may call Bedrock',
+      environment: {
+        ...serviceEnvironment,
+        // The ARN, not the bare id: bedrock:GuardrailIdentifier is compared with `<ARN>:<version>`.
+        GUARDRAIL_ID: this.guardrail.guardrailArn,
+        GUARDRAIL_VERSION: this.guardrail.versionNumber,
+      },
+      reservedConcurrency: concurrency.chat,
+      // Most of a request is spent waiting for the model; the CPU work (policy engine, AES,
+      // token check) is well under 10 ms at this size, and memory is what Lambda bills.
+      memorySize: 512,
+      // Converse with bounded retries plus the audit and limit writes; the ALB waits longer.
+      timeout: Duration.seconds(60),
+      define,
+    });
+    grantTable(chat, {
+      sid: 'ConversationsChat',
+      table: conversations,
+      key: data.keys.dataKey,
+      actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    });
+    grantTable(chat, {
+      sid: 'LimitsChat',
+      table: limits,
+      key: data.keys.dataKey,
+      actions: ['GetItem', 'UpdateItem'],
+    });
+    grantTable(chat, { sid: 'SettingsRead', table: settings, key: data.keys.dataKey, actions: ['Query'] });
+    grantDataKeys(chat, data, ['kms:GenerateDataKey', 'kms:Decrypt']);
+    grantGuardedModelAccess(chat, {
+      models: config.models.allowList,
+      guardrail: this.guardrail,
+      account: this.account,
+      region: this.region,
+    });
+
+    const history = apiFunction('History', {
+      entry: 'history',
+      description: 'Conversations (list, get, delete), GET /api/v1/me/export and DELETE /api/v1/me',
+      environment: serviceEnvironment,
+      reservedConcurrency: concurrency.history,
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      define,
+    });
+    grantTable(history, {
+      sid: 'ConversationsHistory',
+      table: conversations,
+      key: data.keys.dataKey,
+      actions: ['GetItem', 'Query', 'DeleteItem', 'BatchWriteItem'],
+    });
+    // Erasure: the caller's keys (found by owner) and limit counters go with their data.
+    grantTable(history, {
+      sid: 'ApiKeysErase',
+      table: keysTable,
+      key: data.keys.dataKey,
+      actions: ['Query', 'DeleteItem'],
+      indexes: ['byOwner'],
+    });
+    grantTable(history, {
+      sid: 'LimitsErase',
+      table: limits,
+      key: data.keys.dataKey,
+      actions: ['Query', 'BatchWriteItem'],
+    });
+    grantTable(history, { sid: 'SettingsRead', table: settings, key: data.keys.dataKey, actions: ['Query'] });
+    grantDataKeys(history, data, ['kms:Decrypt']);
+
+    const admin = apiFunction('Admin', {
+      entry: 'admin',
+      description: 'Runtime settings, the model allow-list and the audit query (admin group only)',
+      environment: serviceEnvironment,
+      reservedConcurrency: concurrency.admin,
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      define,
+    });
+    // Settings versions are appended, never overwritten (PutItem with attribute_not_exists);
+    // the audit-cursor secret lives in the same table.
+    grantTable(admin, {
+      sid: 'SettingsAdmin',
+      table: settings,
+      key: data.keys.dataKey,
+      actions: ['GetItem', 'Query', 'PutItem'],
+    });
+    // The only reader of the audit table.
+    grantTable(admin, {
+      sid: 'AuditQuery',
+      table: audit,
+      key: data.keys.auditKey,
+      actions: ['Query'],
+      indexes: ['byTime'],
+    });
+    // The cursor secret is sealed with a data key like messages are.
+    grantDataKeys(admin, data, ['kms:GenerateDataKey', 'kms:Decrypt']);
+
+    const identityConfig = config.identity;
+    const web = apiFunction('Web', {
+      entry: 'web',
+      description: "The web chat page (GET /, GET /app/*) behind the load balancer's Cognito login",
+      environment: {
+        COGNITO_LOGOUT_URL: Fn.join('', [
+          identity.domain.baseUrl(),
+          '/logout?client_id=',
+          identity.albClient.userPoolClientId,
+          `&logout_uri=${encodeURIComponent(identityConfig.logoutUrls[0]!)}`,
+        ]),
+      },
+      reservedConcurrency: concurrency.web,
+      memorySize: 256,
+      assetsDir: 'lambda/web/assets',
+    });
+
     const { fn: auditArchiver, deadLetters } = this.auditArchiver(config, common, data);
     this.auditDeadLetters = deadLetters;
 
-    this.functions = { health, keys, auditArchiver };
+    this.webAcl = new WebAcl(this, 'WebAcl', {
+      envName: config.name,
+      rateLimitPerMinute: config.edge.rateLimitPerMinute,
+      chatRateLimitPerMinute: config.edge.chatRateLimitPerMinute,
+      promptInjectionAction: config.edge.promptInjectionAction,
+      anonymousIpList: config.edge.anonymousIpList,
+      botControl: config.edge.botControl,
+      ipAllowList: config.edge.ipAllowList,
+      ipAllowListScope: config.edge.ipAllowListScope,
+      countryAllowList: config.edge.countryAllowList,
+      logsKey: data.keys.logsKey,
+      logRetention: retentionDays(config.logRetentionDays),
+      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    // Managed login is a public sign-in form: the same ACL (rate limits, IP reputation,
+    // bad inputs) protects it as the load balancer.
+    this.webAcl.associate('UserPoolAssociation', identity.userPool.userPoolArn);
+
+    this.edge = new ChatLoadBalancer(this, 'Edge', {
+      vpc: network.vpc,
+      config,
+      userPool: identity.userPool,
+      albClient: identity.albClient,
+      domain: identity.domain,
+      issuer: identity.issuer,
+      webAcl: this.webAcl,
+      healthTarget: health.function,
+      webTarget: web.function,
+      apiRoutes: [
+        { name: 'Chat', pathPatterns: ['/api/v1/chat', '/api/v1/models'], target: chat.function },
+        {
+          name: 'History',
+          pathPatterns: ['/api/v1/conversations', '/api/v1/conversations/*', '/api/v1/me', '/api/v1/me/*'],
+          target: history.function,
+        },
+        { name: 'Keys', pathPatterns: ['/api/v1/keys', '/api/v1/keys/*'], target: keys.function },
+        { name: 'Admin', pathPatterns: ['/api/v1/admin/*'], target: admin.function },
+      ],
+    });
+
+    this.functions = { health, keys, chat, history, admin, web, auditArchiver };
   }
 
   /**
@@ -204,4 +401,15 @@ export class ApiStack extends Stack {
     });
     return { fn, deadLetters };
   }
+}
+
+/**
+ * Data keys under the data CMK, called by the function itself (not through DynamoDB), and
+ * only with the encryption context the envelope cipher binds every message to.
+ */
+function grantDataKeys(fn: ApiFunction, data: DataStack, actions: string[]): void {
+  fn.grant('DataKeys', actions, [data.keys.dataKey.keyArn], {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['user', 'conversation'] },
+    Null: { 'kms:EncryptionContextKeys': 'false' },
+  });
 }

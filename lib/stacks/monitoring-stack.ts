@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/schema';
 import { SecurityMonitoring } from '../constructs/monitoring/security-monitoring';
+import { webAclName } from '../constructs/web-acl';
 import { allTables } from '../data/table-schemas';
 import type { ApiStack } from './api-stack';
 import type { DataStack } from './data-stack';
@@ -44,7 +45,9 @@ export class MonitoringStack extends Stack {
         function: api.functions.auditArchiver!.function,
         deadLetterQueue: api.auditDeadLetters,
       },
-      protectedLogGroups: Object.values(api.functions).map((fn) => fn.logGroup),
+      loadBalancer: api.edge.loadBalancer,
+      webAcl: { name: webAclName(config.name) },
+      protectedLogGroups: [...Object.values(api.functions).map((fn) => fn.logGroup), api.webAcl.logGroup],
     });
   }
 }

@@ -24,6 +24,9 @@ export class NetworkStack extends Stack {
       availabilityZones: config.network.availabilityZones,
       maxAzs: config.network.maxAzs,
       natEgress: config.network.natEgress,
+      ...(config.network.interfaceEndpointAzs === undefined
+        ? {}
+        : { interfaceEndpointAzs: config.network.interfaceEndpointAzs }),
       logsKey: props.logsKey,
       flowLogRetention: retentionDays(config.logRetentionDays),
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { ENV_NAMES, stageFor } from '../support/synth';
+import { configOf, ENV_NAMES, stageFor } from '../support/synth';
 
 interface Statement {
   Sid?: string;
@@ -114,5 +114,102 @@ describe.each(ENV_NAMES)('Api stack IAM (%s)', (envName) => {
         ),
       ),
     ).toBe(false);
+  });
+  /** Statements of one function's policy (`Chat`, `History`, ...). */
+  const of = (fn: string): Statement[] =>
+    [...policies.entries()]
+      .filter(([id]) => new RegExp(`^${fn}Policy[0-9A-F]{8}$`).test(id))
+      .flatMap(([, s]) => s);
+  const allows = (fn: string) => of(fn).filter((s) => s.Effect === 'Allow');
+  /** The distinct actions a function has on a table or its indexes. */
+  const tableActions = (fn: string, tableId: string): string[] =>
+    [
+      ...new Set(
+        allows(fn)
+          .filter((s) => touchesTable(s, tableId))
+          .flatMap(actionsOf),
+      ),
+    ].sort();
+
+  it('lets only the chat function call Bedrock, and only with our guardrail', () => {
+    for (const fn of ['Health', 'Keys', 'History', 'Admin', 'Web', 'AuditArchiver']) {
+      expect(
+        of(fn)
+          .flatMap(actionsOf)
+          .filter((a) => a.startsWith('bedrock:')),
+      ).toEqual([]);
+    }
+    const invoke = allows('Chat').find((s) => s.Sid === 'InvokeAllowedModelsWithGuardrail');
+    expect(JSON.stringify(invoke?.Condition)).toContain('bedrock:GuardrailIdentifier');
+    const denies = of('Chat')
+      .filter((s) => s.Effect === 'Deny')
+      .map((s) => s.Sid);
+    expect(denies).toEqual(
+      expect.arrayContaining(['DenyModelsWithOtherGuardrail', 'DenyModelsWithoutGuardrail']),
+    );
+  });
+
+  it('splits table access by route: chat writes turns, history reads and erases, admin owns settings', () => {
+    expect(tableActions('Chat', 'ConversationsTable')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(tableActions('History', 'ConversationsTable')).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+    expect(tableActions('Admin', 'ConversationsTable')).toEqual([]);
+    expect(tableActions('Keys', 'ConversationsTable')).toEqual([]);
+    expect(tableActions('Web', 'ConversationsTable')).toEqual([]);
+    // Settings versions are appended by the admin function only; the others read them.
+    expect(tableActions('Admin', 'SettingsTable')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+    expect(tableActions('Chat', 'SettingsTable')).toEqual(['dynamodb:Query']);
+    expect(tableActions('History', 'SettingsTable')).toEqual(['dynamodb:Query']);
+    // Only the admin function reads the audit trail.
+    for (const fn of ['Chat', 'History', 'Keys', 'Web']) {
+      expect(tableActions(fn, 'AuditTable')).toEqual(['dynamodb:PutItem']);
+    }
+    expect(tableActions('Admin', 'AuditTable')).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+    expect(tableActions('Health', 'AuditTable')).toEqual([]);
+  });
+
+  it('grants data keys only with the message encryption context, and history may not make new ones', () => {
+    const dataKeys = (fn: string) => allows(fn).filter((s) => s.Sid === 'DataKeys');
+    expect(dataKeys('Chat').flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(dataKeys('History').flatMap(actionsOf)).toEqual(['kms:Decrypt']);
+    expect(dataKeys('Admin').flatMap(actionsOf).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    for (const fn of ['Keys', 'Web', 'Health']) expect(dataKeys(fn)).toEqual([]);
+    for (const statement of [...dataKeys('Chat'), ...dataKeys('History'), ...dataKeys('Admin')]) {
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['user', 'conversation'] },
+        Null: { 'kms:EncryptionContextKeys': 'false' },
+      });
+    }
+  });
+
+  it('puts the web ACL in front of both the load balancer and the user pool', () => {
+    const associations = Object.values(template.findResources('AWS::WAFv2::WebACLAssociation')).map((r) =>
+      JSON.stringify(r.Properties.ResourceArn),
+    );
+    expect(associations).toHaveLength(2);
+    expect(associations.some((a) => a.includes('LoadBalancer'))).toBe(true);
+    expect(associations.some((a) => /UserPool/.test(a))).toBe(true);
+  });
+
+  it('takes reserved concurrency from the environment config', () => {
+    const config = configOf(envName);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('the only function that may call Bedrock'),
+      ReservedConcurrentExecutions: config.reservedConcurrency.chat,
+    });
   });
 });
