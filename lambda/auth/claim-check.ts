@@ -12,6 +12,7 @@ import {
   ServiceUnavailableError,
   UnauthenticatedError,
 } from '../shared/errors';
+import { clientAddressOf } from '../shared/http';
 import type { ApiKeyAuthDeps } from './api-keys';
 import { authenticate, flatHeaders } from './authenticate';
 import { allowedMethods, matchRoute, type RouteMatch } from './permissions';
@@ -54,10 +55,12 @@ export function claimCheck(
   return {
     name: 'claimCheck',
     before: async (request) => {
-      const { httpMethod: method, path } = request.event;
+      // Typed as strings, but an event is input: a missing one must be denied, not crash (500).
+      const method = typeof request.event.httpMethod === 'string' ? request.event.httpMethod : '';
+      const path = typeof request.event.path === 'string' ? request.event.path : '';
       const headers = flatHeaders(request.event);
       // ALB appends the address it saw to X-Forwarded-For; earlier entries are client-supplied.
-      const sourceIp = headerValue(headers, 'x-forwarded-for')?.split(',').at(-1)?.trim();
+      const sourceIp = clientAddressOf(headerValue(headers, 'x-forwarded-for'));
       const userAgent = headerValue(headers, 'user-agent');
       const base = {
         method,

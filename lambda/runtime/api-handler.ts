@@ -11,6 +11,7 @@ import type { RouteRule } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import { NotFoundError, UnauthenticatedError } from '../shared/errors';
 import {
+  clientAddressOf,
   type EdgeContext,
   type HttpEdgeOptions,
   httpEdge,
@@ -53,7 +54,7 @@ export function createApiHandler(options: ApiHandlerOptions) {
       ? options.routes[`${match.route.method} ${match.route.pattern}` as RouteKey]
       : undefined;
     if (!match || !impl) throw new NotFoundError();
-    const forwarded = request.headers['x-forwarded-for']?.split(',').at(-1)?.trim();
+    const forwarded = clientAddressOf(request.headers['x-forwarded-for']);
     const userAgent = request.headers['user-agent'];
     return impl({
       request,

@@ -4,6 +4,7 @@
  * errors to `{ "error": { "code", "message", "requestId" } }`, so no stack trace or
  * internal message ever reaches a caller.
  */
+import { isIP } from 'node:net';
 import type { MiddlewareObj } from '@middy/core';
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
 import { BadRequestError, OmniChatError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
@@ -88,6 +89,16 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/**
+ * The caller's address from `X-Forwarded-For`: the last entry, which the load balancer
+ * appends. Anything there that is not an IP address was not written by it, so it is
+ * dropped rather than recorded (the audit trail refuses it, which would fail the request).
+ */
+export function clientAddressOf(forwardedFor: string | undefined): string | undefined {
+  const last = forwardedFor?.split(',').at(-1)?.trim();
+  return last !== undefined && isIP(last) !== 0 ? last : undefined;
+}
+
 /** Lower-cased single-value headers (ALB may send multi-value headers when enabled). */
 export function normalizedHeaders(event: ALBEvent): Record<string, string> {
   const out: Record<string, string> = {};
@@ -115,7 +126,9 @@ function decodedQuery(event: ALBEvent): Record<string, string> {
 }
 
 function parseBody(event: ALBEvent, headers: Record<string, string>, maxBytes: number): unknown {
-  const raw = event.body ?? '';
+  const raw: unknown = event.body ?? '';
+  // ALB always sends a string; anything else is not a body we can read (400, not a crash).
+  if (typeof raw !== 'string') throw new BadRequestError('The request body is not valid.');
   if (raw.length === 0) return undefined;
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.length > maxBytes) throw new PayloadTooLargeError(maxBytes);
