@@ -228,6 +228,37 @@ describe('validation', () => {
     expect(api.standIn.calls).toEqual([]);
   });
 
+  it('ignores an X-Forwarded-For entry that is not an address instead of failing the audit (503)', async () => {
+    const ada = newUser();
+    const result = await api.history(
+      albEvent('GET', '/api/v1/conversations', {
+        token: ada.token,
+        headers: { 'x-forwarded-for': '203.0.113.7, <script>' },
+      }),
+    );
+    expect(result.statusCode, result.body).toBe(200);
+    const events = (await auditEvents(api)).filter((e) => e.actor.sub === ada.sub);
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) expect(JSON.stringify(event)).not.toContain('<script>');
+  });
+
+  it.each([
+    ['without a path', { path: undefined }],
+    ['without a method', { httpMethod: undefined }],
+    ['with a numeric body', { body: 42 }],
+  ])('answers an event %s with a 4xx, not a crash', async (_name, override) => {
+    const ada = newUser();
+    const event = {
+      ...albEvent('POST', '/api/v1/chat', { token: ada.token, body: { message: 'hi' } }),
+      ...override,
+    };
+    const result = await api.chat(event as never);
+    expect(result.statusCode).toBeGreaterThanOrEqual(400);
+    expect(result.statusCode).toBeLessThan(500);
+    errorBody(result);
+    expect(api.standIn.calls).toEqual([]);
+  });
+
   it('validates the keys and admin routes the same way', async () => {
     const ada = newUser();
     const admin = newUser(['admin']);
