@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadCursorSecret } from '../admin/cursor-secret';
 import { createDynamoAuditQueryStore } from '../audit/query';
 import type { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
-import type { ChatDeps } from '../chat/chat-service';
+import type { ChatDeps, ChatGuard } from '../chat/chat-service';
 import { DynamoDbConversationStore } from '../chat/conversation-store';
 import type { HistoryDeps } from '../chat/history-service';
 import type { ChatModel, Clock } from '../chat/ports';
@@ -79,7 +79,9 @@ export function composeServices(options: ServicesOptions): Services {
     cacheTtlMs: SETTINGS_CACHE_MS,
   });
   const audit: AuditSink = options.base.audit;
-  const guard = createPolicyEngine(deploy.localPolicy);
+  // Compiled only where the chat pipeline runs: history and admin never use it, and the
+  // phrase lexicon and classifier are a measurable part of a cold start.
+  let guard: ChatGuard | undefined;
   let cursorKey: Promise<Uint8Array> | undefined;
   return {
     cipher,
@@ -98,7 +100,7 @@ export function composeServices(options: ServicesOptions): Services {
       cipher,
       model,
       limits,
-      guard,
+      guard: (guard ??= createPolicyEngine(deploy.localPolicy)),
       audit,
       settings: async () => toChatSettings((await settings.current()).settings),
       clock,

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
-import '../shared/validation-messages';
+import '../shared/validation-config';
 import { ForbiddenError, NotFoundError, ValidationError } from '../shared/errors';
 import { PERMISSIONS, type Permission, permissionsForGroups } from './permissions';
 import type { AuthnFailureReason, Principal } from './principal';

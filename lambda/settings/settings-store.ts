@@ -19,7 +19,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
-import '../shared/validation-messages';
+import '../shared/validation-config';
 import { GROUPS, type Group, isGroup } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
 import type { ChatSettings } from '../chat/chat-service';

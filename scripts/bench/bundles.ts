@@ -3,7 +3,7 @@
  *
  * - **shipped**: exactly the options lib/constructs/api-function.ts gives NodejsFunction
  *   (which runs `esbuild --bundle ENTRY` with them): ESM, target node22, platform node,
- *   minified, source map beside the bundle, main fields `module,main`, the createRequire
+ *   minified, source map beside the bundle (without sources content), main fields `module,main`, the createRequire
  *   banner, no externals, and the environment's deploy configuration as `define`
  *   (lib/config/deploy-config.ts `deployConfigDefine`). Keep the two in step.
  * - **naive**: the reference the targets compare against: one esbuild call, bundle,
@@ -59,6 +59,7 @@ export function shippedBuildOptions(
     outfile: join(outdir, 'index.mjs'),
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     external: [],
     define: { ...define },
     logLevel: 'error',

@@ -7,7 +7,7 @@
  *
  * The child gets only the environment the function needs, as Lambda would give it: table
  * names, the verifier's issuer and JWKS, region, static credentials, and the construct's
- * NODE_OPTIONS for the shipped bundle. DynamoDB points at a dynalite on loopback (the first
+ * NODE_OPTIONS for the shipped bundle (also measured without them, to show their cost). DynamoDB points at a dynalite on loopback (the first
  * request's audit write really happens); every other AWS endpoint points at a closed
  * loopback port, so a stray call fails at once instead of leaving the machine.
  *
@@ -102,11 +102,21 @@ export interface ColdStartOptions {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** Per-function samples of both bundles. */
-export interface ColdStartSamples {
-  readonly entry: FunctionEntry;
-  readonly shipped: ColdSample[];
-  readonly naive: ColdSample[];
+/**
+ * What is measured per function: the shipped bundle as deployed (with the construct's
+ * NODE_OPTIONS), the same bundle without them (the cost of --enable-source-maps), and the
+ * naive reference.
+ */
+export const COLD_VARIANTS = ['shipped', 'shippedWithoutSourceMaps', 'naive'] as const;
+/** One of {@link COLD_VARIANTS}. */
+export type ColdVariant = (typeof COLD_VARIANTS)[number];
+
+/** Per-function samples of each variant. */
+export type ColdStartSamples = { readonly entry: FunctionEntry } & Record<ColdVariant, ColdSample[]>;
+
+function bundleOf(pair: BundlePair, variant: ColdVariant): BuiltBundle {
+  if (variant === 'naive') return pair.naive;
+  return variant === 'shipped' ? pair.shipped : { ...pair.shipped, nodeOptions: '' };
 }
 
 function runChild(
@@ -150,10 +160,11 @@ export async function measureColdStarts(
 ): Promise<ColdStartSamples[]> {
   const childFile = join(options.workDir, 'cold-child.mjs');
   writeFileSync(childFile, CHILD_SOURCE);
-  const results = pairs.map((pair) => ({
+  const results: ColdStartSamples[] = pairs.map((pair) => ({
     entry: pair.entry,
-    shipped: [] as ColdSample[],
-    naive: [] as ColdSample[],
+    shipped: [],
+    shippedWithoutSourceMaps: [],
+    naive: [],
   }));
   for (let run = 0; run < options.runs; run++) {
     for (const [index, pair] of pairs.entries()) {
@@ -161,10 +172,12 @@ export async function measureColdStarts(
       const eventFile = join(options.workDir, `event-${pair.entry}.json`);
       if (run === 0) writeFileSync(eventFile, JSON.stringify(first.event));
       const env = { ...options.env, AWS_LAMBDA_FUNCTION_NAME: `omnichat-${pair.entry}` };
-      // Alternate which bundle goes first, so neither always runs on a warmer page cache.
-      const order = run % 2 === 0 ? (['shipped', 'naive'] as const) : (['naive', 'shipped'] as const);
+      // Rotate which variant goes first, so none always runs on a warmer page cache.
+      const order = COLD_VARIANTS.map(
+        (_, i) => COLD_VARIANTS[(i + run) % COLD_VARIANTS.length] as ColdVariant,
+      );
       for (const kind of order) {
-        const sample = await runChild(childFile, pair[kind], eventFile, env);
+        const sample = await runChild(childFile, bundleOf(pair, kind), eventFile, env);
         if (sample.status !== first.status) {
           throw new Error(
             `${pair.entry} (${kind}): first request answered ${sample.status}, expected ${first.status} (${first.what})`,

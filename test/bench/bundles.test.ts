@@ -18,6 +18,7 @@ describe('bench bundles mirror lib/constructs/api-function.ts', () => {
     ['target node22', "target: 'node22'", shipped.target === 'node22'],
     ['minified', 'minify: true', shipped.minify === true],
     ['source map', 'sourceMap: true', shipped.sourcemap === true],
+    ['no sources content in the map', 'sourcesContent: false', shipped.sourcesContent === false],
     ['main fields', "mainFields: ['module', 'main']", shipped.mainFields?.join() === 'module,main'],
     ['no externals', 'externalModules: []', shipped.external?.length === 0],
   ])('%s', (_name, constructText, benchMatches) => {
