@@ -28,6 +28,13 @@ import type {
 /** Longest message accepted, in characters after normalization. */
 export const MAX_MESSAGE_CHARS = 10_000;
 
+/**
+ * Longest wait for the model. The chat function times out at 60 s; giving up at 45 s leaves
+ * time to refund the reservation, audit the failure and answer 503 with Retry-After instead
+ * of the load balancer's bare 502 with the budget still reserved.
+ */
+export const MODEL_TIMEOUT_MS = 45_000;
+
 /** What a guardrail layer decided about one text. */
 export interface GuardVerdict {
   readonly action: 'ALLOW' | 'MASK' | 'BLOCK';
@@ -78,6 +85,8 @@ export interface ChatDeps {
   readonly metrics: ChatMetrics;
   /** Days until stored turns expire (TTL). */
   readonly dataRetentionDays: number;
+  /** @default MODEL_TIMEOUT_MS */
+  readonly modelTimeoutMs?: number;
 }
 
 /** A validated chat request. */
@@ -285,6 +294,7 @@ export async function chat(
       system: systemPrompt,
       messages: [...history, { role: 'user', text: prompt }],
       maxOutputTokens: settings.maxOutputTokens,
+      signal: AbortSignal.timeout(deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS),
     });
   } catch (error) {
     await deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);

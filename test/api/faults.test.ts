@@ -25,9 +25,11 @@ import {
 } from './harness';
 
 let api: Api;
+/** Short enough for a test, long enough for a loaded CI machine to answer a normal call. */
+const MODEL_TIMEOUT_MS = 2_000;
 
 beforeAll(async () => {
-  api = await startApi();
+  api = await startApi({ modelTimeoutMs: MODEL_TIMEOUT_MS });
 });
 afterAll(async () => {
   await api?.stop();
@@ -423,6 +425,26 @@ describe('faults', () => {
       expect(failures).toHaveLength(1);
     },
   );
+
+  it('gives up on a model that does not answer in time: 503 with Retry-After, audited, refunded, nothing stored', async () => {
+    const ada = newUser();
+    api.standIn.behave(() => ({ delayMs: 30_000, next: { reply: 'too late' } }));
+    const started = Date.now();
+
+    const result = await api.chat(chatEvent(ada.token, { message: 'are you there?' }));
+
+    expect(Date.now() - started).toBeLessThan(MODEL_TIMEOUT_MS + 3_000);
+    expectError(result, 503, 'service_unavailable');
+    expect(Number(header(result, 'Retry-After'))).toBeGreaterThan(0);
+    // Aborted, not retried: the time budget is spent.
+    expect(api.standIn.calls).toHaveLength(1);
+    expect(await conversationItems(ada.sub)).toEqual([]);
+    expect(await tokensUsed(ada.sub)).toBe(0);
+    const failures = (await auditEvents(api)).filter(
+      (e) => e.actor.sub === ada.sub && e.type === 'CHAT_REQUEST' && e.outcome === 'failure',
+    );
+    expect(failures).toHaveLength(1);
+  });
 
   it('answers 503 without a partial write when KMS cannot generate a data key', async () => {
     const ada = newUser();

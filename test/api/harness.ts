@@ -129,6 +129,8 @@ function injectFaults(client: Sendable, plan: FaultPlan): void {
 export interface ApiOptions {
   /** Settings-cache, limit and key-cache clock; default: real time plus {@link Api.advance}. */
   readonly clock?: Clock;
+  /** The chat pipeline's model timeout (default: the production one). */
+  readonly modelTimeoutMs?: number;
 }
 
 /** The running functions and everything a test looks at. */
@@ -271,7 +273,10 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     chat: chatFunction({
       claimCheck: chatCommon.claimCheck,
       audit: chatCommon.audit,
-      chat: chatServices.chat(model),
+      chat: {
+        ...chatServices.chat(model),
+        ...(options.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: options.modelTimeoutMs }),
+      },
     }),
     history: historyFunction({
       claimCheck: historyCommon.claimCheck,
