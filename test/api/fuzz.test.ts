@@ -11,7 +11,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUPS } from '../../lambda/auth/permissions';
 import { forge, mint, userAccessClaims } from '../support/tokens';
-import { type Api, conversationIntegrity, errorBody, type Invoke, scanAll, startApi } from './harness';
+import {
+  type Api,
+  auditEvents,
+  conversationIntegrity,
+  errorBody,
+  type Invoke,
+  scanAll,
+  startApi,
+} from './harness';
 
 const RUNS = 2_000;
 const SEED = 20_260_501;
@@ -480,6 +488,9 @@ describe(`fuzz: ${RUNS} hostile ALB events per function (seed ${SEED})`, () => {
     expect(turns).toBe(byRoute.get('200 POST /api/v1/chat') ?? 0);
     expect(chats.length).toBeLessThanOrEqual(turns);
     expect(await conversationIntegrity(api)).toEqual([]);
+    // No unaudited model call: every call the model received was recorded first.
+    const audited = (await auditEvents(api)).filter((e) => e.action === 'chat.model_call');
+    expect(api.standIn.calls.length).toBe(audited.length);
     // The fuzzer reached past validation into every layer.
     expect(turns).toBeGreaterThan(0);
     for (const status of [400, 401, 403, 404, 405, 413, 415])

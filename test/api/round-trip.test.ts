@@ -365,6 +365,23 @@ describe('isolation', () => {
       await api.history(albEvent('GET', '/api/v1/me/export', { token: eve.token })),
     );
     expect(exported.conversations).toEqual([]);
+    // Eve cannot see or revoke Ada's API key either.
+    const adaKey = await api.keys(
+      albEvent('POST', '/api/v1/keys', {
+        token: ada.token,
+        body: { name: 'ada', permissions: ['chat:read'] },
+      }),
+    );
+    const { key: adaSecret, summary } = json<{ key: string; summary: { keyId: string } }>(adaKey);
+    const revoke = await api.keys(albEvent('DELETE', `/api/v1/keys/${summary.keyId}`, { token: eve.token }));
+    expect(shapeOf(revoke)).toEqual(
+      shapeOf(
+        await api.keys(albEvent('DELETE', '/api/v1/keys/key_AAAAAAAAAAAAAAAAAAAAAA', { token: eve.token })),
+      ),
+    );
+    expect(
+      json<{ items: unknown[] }>(await api.keys(albEvent('GET', '/api/v1/keys', { token: eve.token }))).items,
+    ).toEqual([]);
     // Ada's conversation is untouched after Eve's attempts, including Eve erasing "her" data.
     expect((await api.history(albEvent('DELETE', '/api/v1/me', { token: eve.token }))).statusCode).toBe(200);
     const still = await api.history(
@@ -372,6 +389,9 @@ describe('isolation', () => {
     );
     expect(still.statusCode).toBe(200);
     expect(json<{ messages: Array<{ text: string }> }>(still).messages[0]!.text).toBe('private to Ada');
+    expect(
+      (await api.history(albEvent('GET', '/api/v1/conversations', { apiKey: adaSecret }))).statusCode,
+    ).toBe(200);
   });
 
   it('refuses a cursor sealed for another user, even a genuine one', async () => {
