@@ -26,7 +26,7 @@ import {
 
 let api: Api;
 /** Short enough for a test, long enough for a loaded CI machine to answer a normal call. */
-const MODEL_TIMEOUT_MS = 2_000;
+const MODEL_TIMEOUT_MS = 4_000;
 
 beforeAll(async () => {
   api = await startApi({ modelTimeoutMs: MODEL_TIMEOUT_MS });

@@ -101,7 +101,7 @@ describe('per-user limits under 50 concurrent requests', () => {
   });
 
   it('never spends beyond the daily token budget, and charges exactly what the model used', async () => {
-    const dailyTokens = 5_000;
+    const dailyTokens = 3_000;
     await setLimits({ developer: { burst: 100, requestsPerMinute: 60_000, dailyTokens } });
     const sub = 'limits-developer-0001';
     const token = userToken(api, sub, ['developer']);
@@ -111,9 +111,10 @@ describe('per-user limits under 50 concurrent requests', () => {
 
     const admitted = results.filter((r) => r.statusCode === 200);
     const refused = results.filter((r) => r.statusCode !== 200);
-    // Each reservation (prompt estimate + 1,024 output tokens) is over a fifth of the budget, so
-    // at most four are outstanding at once; refunds after each reply let later ones in.
-    expect(admitted.length).toBeGreaterThanOrEqual(4);
+    // Each reservation (prompt estimate + 1,024 output tokens) is over a third of the budget, so
+    // at most two are outstanding at once; refunds after each reply let later ones in, but even
+    // one after the other the real usage (~75 tokens each) exhausts the room well before 50.
+    expect(admitted.length).toBeGreaterThanOrEqual(2);
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) {
       expect(r.statusCode).toBe(429);
