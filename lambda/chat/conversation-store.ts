@@ -282,12 +282,19 @@ export class DynamoDbConversationStore implements ConversationStore {
         ),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // No header: nothing to delete, or a delete that failed after the header went (503)
+      // and is being retried. Finish it, so its turns do not outlive it until the TTL.
+      await this.deleteTurns(user, id);
+      return false;
     }
+    await this.deleteTurns(user, id);
+    return true;
+  }
+
+  private async deleteTurns(user: string, id: string): Promise<void> {
     const turns = await this.allTurns(user, id);
     await this.deleteKeys(turns.map((t) => ({ pk: userPk(user), sk: `${turnSkPrefix(id)}${t.id}` })));
-    return true;
   }
 
   async allConversationIds(user: string): Promise<string[]> {

@@ -354,7 +354,9 @@ const ddb = (
   operation,
   status,
   errorType: `com.amazonaws.dynamodb.v20120810#${errorType}`,
-  when: (body) => body.TableName === table() && (extra?.(body) ?? true),
+  when: (body) =>
+    (body.TableName === table() || Object.hasOwn((body.RequestItems as object | undefined) ?? {}, table())) &&
+    (extra?.(body) ?? true),
 });
 const itemType = (body: Record<string, unknown>) =>
   ((body.Item as Record<string, { S?: string }> | undefined)?.type?.S ?? '') as string;
@@ -508,6 +510,23 @@ describe('faults', () => {
       expect(await conversationIntegrity(api)).toEqual([]);
     },
   );
+
+  it('finishes a conversation delete that failed half-way when the caller retries', async () => {
+    const ada = newUser();
+    const id = await newConversation(ada.token, 'delete me');
+    const path = `/api/v1/conversations/${id}`;
+    api.faults.set(ddb('BatchWriteItem', () => api.tables.conversations, 'InternalServerError', 500));
+
+    const failed = await api.history(albEvent('DELETE', path, { token: ada.token }));
+    expectError(failed, 503, 'service_unavailable');
+    expect(header(failed, 'Retry-After')).toBeDefined();
+    api.faults.clear();
+    const retried = await api.history(albEvent('DELETE', path, { token: ada.token }));
+
+    expect([204, 404]).toContain(retried.statusCode);
+    expect(await conversationItems(ada.sub)).toEqual([]);
+    expect(await conversationIntegrity(api)).toEqual([]);
+  });
 
   it('answers 503 when the history store fails, and lists fine once it recovers', async () => {
     const ada = newUser();
