@@ -12,6 +12,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { callStore } from '../limits/dynamodb-failures';
 import { ConflictError } from '../shared/errors';
 import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary } from './api-keys';
 import { isPermission, type Permission } from './permissions';
@@ -54,10 +55,19 @@ function readSummary(item: Record<string, AttributeValue>): ApiKeySummary {
 
 /** `ApiKeyStore` on DynamoDB. */
 export class DynamoDbApiKeyStore implements ApiKeyStore {
+  private readonly client: Pick<DynamoDBClient, 'send'>;
+
   constructor(
-    private readonly client: DynamoDBClient,
+    client: DynamoDBClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    // Throttling and outages answer 503 with Retry-After, as every other store does;
+    // conditional failures and client faults pass through unchanged.
+    this.client = {
+      send: ((command: Parameters<DynamoDBClient['send']>[0]) =>
+        callStore(() => client.send(command))) as DynamoDBClient['send'],
+    };
+  }
 
   async create(record: ApiKeyRecord): Promise<void> {
     try {

@@ -528,6 +528,82 @@ describe('faults', () => {
     expect(await conversationIntegrity(api)).toEqual([]);
   });
 
+  it.each([
+    ['the API keys', 'Query', () => api.tables.apiKeys],
+    ['the limits', 'BatchWriteItem', () => api.tables.limits],
+    ['the erasure audit record', 'PutItem', () => api.tables.audit],
+  ] as const)(
+    'answers 503 when erasing %s fails, and the retry finishes the erasure',
+    async (_name, operation, table) => {
+      const ada = newUser();
+      await newConversation(ada.token, 'erase me');
+      const created = await api.keys(
+        albEvent('POST', '/api/v1/keys', {
+          token: ada.token,
+          body: { name: 'k', permissions: ['chat:read'] },
+        }),
+      );
+      expect(created.statusCode).toBe(201);
+      api.faults.set(
+        ddb(
+          operation,
+          table,
+          'InternalServerError',
+          500,
+          (b) => operation !== 'PutItem' || itemType(b) === 'DATA_ERASURE',
+        ),
+      );
+
+      const failed = await api.history(albEvent('DELETE', '/api/v1/me', { token: ada.token }));
+      expectError(failed, 503, 'service_unavailable');
+      api.faults.clear();
+      const retried = await api.history(albEvent('DELETE', '/api/v1/me', { token: ada.token }));
+
+      expect(retried.statusCode, retried.body).toBe(200);
+      expect(await conversationItems(ada.sub)).toEqual([]);
+      const keys = (await scanAll(api.dynamo, api.tables.apiKeys)).filter(
+        (i) => i.owner?.S === ada.sub || i.pk?.S === `OWNER#${ada.sub}`,
+      );
+      expect(keys).toEqual([]);
+      expect(
+        (await scanAll(api.dynamo, api.tables.limits)).filter((i) => i.pk?.S === `USER#${ada.sub}`),
+      ).toEqual([]);
+      const erasures = (await auditEvents(api)).filter(
+        (e) => e.actor.sub === ada.sub && e.type === 'DATA_ERASURE',
+      );
+      expect(erasures).toHaveLength(1);
+    },
+  );
+
+  it('answers 503 with Retry-After on the key routes and API-key sign-in when the keys table fails', async () => {
+    const ada = newUser();
+    const created = await api.keys(
+      albEvent('POST', '/api/v1/keys', { token: ada.token, body: { name: 'k', permissions: ['chat:read'] } }),
+    );
+    const { key } = json<{ key: string }>(created);
+    api.faults.set(
+      ddb('Query', () => api.tables.apiKeys, 'InternalServerError', 500),
+      ddb('GetItem', () => api.tables.apiKeys, 'InternalServerError', 500),
+    );
+
+    const results = [
+      await api.keys(albEvent('GET', '/api/v1/keys', { token: ada.token })),
+      await api.keys(
+        albEvent('POST', '/api/v1/keys', {
+          token: ada.token,
+          body: { name: 'k2', permissions: ['chat:read'] },
+        }),
+      ),
+      await api.keys(albEvent('DELETE', '/api/v1/keys/key_AAAAAAAAAAAAAAAAAAAAAA', { token: ada.token })),
+      await api.history(albEvent('GET', '/api/v1/conversations', { apiKey: key })),
+    ];
+
+    for (const result of results) {
+      expectError(result, 503, 'service_unavailable');
+      expect(Number(header(result, 'Retry-After'))).toBeGreaterThan(0);
+    }
+  });
+
   it('answers 503 when the history store fails, and lists fine once it recovers', async () => {
     const ada = newUser();
     await newConversation(ada.token);
