@@ -5,6 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { callStore } from '../limits/dynamodb-failures';
 import { ValidationError } from '../shared/errors';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, parseAuditEvent, sha256Hex } from './event';
 import { DEFAULT_AUDIT_SHARDS } from './writer';
@@ -46,26 +47,29 @@ export function createDynamoAuditQueryStore(options: {
       let startKey: Record<string, AttributeValue> | undefined;
       // A filter on `type` applies after Limit, so keep paging until enough items match.
       do {
-        const page = await options.client.send(
-          new QueryCommand({
-            TableName: options.tableName,
-            IndexName: onIndex ? (options.indexName ?? 'byTime') : undefined,
-            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-            FilterExpression: query.type === undefined ? undefined : '#type = :type',
-            ExpressionAttributeNames: {
-              '#pk': onIndex ? 'gsi1pk' : 'pk',
-              '#sk': onIndex ? 'gsi1sk' : 'sk',
-              ...(query.type !== undefined && { '#type': 'type' }),
-            },
-            ExpressionAttributeValues: {
-              ':pk': { S: query.partitionKey },
-              ':from': { S: query.skFrom },
-              ':to': { S: query.skTo },
-              ...(query.type !== undefined && { ':type': { S: query.type } }),
-            },
-            Limit: query.limit,
-            ExclusiveStartKey: startKey,
-          }),
+        // Throttling and outages answer 503 with Retry-After, client faults stay 500s.
+        const page = await callStore(() =>
+          options.client.send(
+            new QueryCommand({
+              TableName: options.tableName,
+              IndexName: onIndex ? (options.indexName ?? 'byTime') : undefined,
+              KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+              FilterExpression: query.type === undefined ? undefined : '#type = :type',
+              ExpressionAttributeNames: {
+                '#pk': onIndex ? 'gsi1pk' : 'pk',
+                '#sk': onIndex ? 'gsi1sk' : 'sk',
+                ...(query.type !== undefined && { '#type': 'type' }),
+              },
+              ExpressionAttributeValues: {
+                ':pk': { S: query.partitionKey },
+                ':from': { S: query.skFrom },
+                ':to': { S: query.skTo },
+                ...(query.type !== undefined && { ':type': { S: query.type } }),
+              },
+              Limit: query.limit,
+              ExclusiveStartKey: startKey,
+            }),
+          ),
         );
         for (const item of page.Items ?? []) {
           const sk = item.sk?.S;

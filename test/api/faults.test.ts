@@ -604,6 +604,27 @@ describe('faults', () => {
     }
   });
 
+  it('answers 503 with Retry-After on the admin routes when their tables fail', async () => {
+    const admin = newUser(['admin']);
+    const auditQuery = () =>
+      api.admin(albEvent('GET', '/api/v1/admin/audit', { token: admin.token, query: { limit: '5' } }));
+    expect((await auditQuery()).statusCode).toBe(200);
+    api.faults.set(ddb('Query', () => api.tables.audit, 'InternalServerError', 500));
+    const audit = await auditQuery();
+    api.faults.set(ddb('PutItem', () => api.tables.settings, 'InternalServerError', 500));
+    const settings = await api.admin(
+      albEvent('PUT', '/api/v1/admin/settings', {
+        token: admin.token,
+        body: { expectedVersion: 0, changes: { maxOutputTokens: 777 } },
+      }),
+    );
+
+    for (const result of [audit, settings]) {
+      expectError(result, 503, 'service_unavailable');
+      expect(Number(header(result, 'Retry-After'))).toBeGreaterThan(0);
+    }
+  });
+
   it('answers 503 when the history store fails, and lists fine once it recovers', async () => {
     const ada = newUser();
     await newConversation(ada.token);
