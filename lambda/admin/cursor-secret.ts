@@ -16,6 +16,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { SealedText, TextCipher } from '../chat/ports';
+import { callStore } from '../limits/dynamodb-failures';
 
 /** Key of the item and the encryption context of the sealed secret. */
 const ITEM_KEY = { pk: { S: 'SECRET' }, sk: { S: 'audit-cursor-key' } };
@@ -30,8 +31,9 @@ export interface CursorSecretDeps {
 }
 
 async function read(deps: CursorSecretDeps): Promise<Uint8Array | undefined> {
-  const { Item: item } = await deps.client.send(
-    new GetItemCommand({ TableName: deps.tableName, Key: ITEM_KEY, ConsistentRead: true }),
+  // Throttling and outages answer 503 with Retry-After (the next request loads it again).
+  const { Item: item } = await callStore(() =>
+    deps.client.send(new GetItemCommand({ TableName: deps.tableName, Key: ITEM_KEY, ConsistentRead: true })),
   );
   const sealed = item?.sealed?.S;
   if (sealed === undefined) return undefined;
@@ -47,12 +49,14 @@ export async function loadCursorSecret(deps: CursorSecretDeps): Promise<Uint8Arr
   const secret = Buffer.from((deps.random ?? randomBytes)(32));
   const sealed = await deps.cipher.seal(secret.toString('base64'), CONTEXT);
   try {
-    await deps.client.send(
-      new PutItemCommand({
-        TableName: deps.tableName,
-        Item: { ...ITEM_KEY, sealed: { S: JSON.stringify(sealed) } },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
+    await callStore(() =>
+      deps.client.send(
+        new PutItemCommand({
+          TableName: deps.tableName,
+          Item: { ...ITEM_KEY, sealed: { S: JSON.stringify(sealed) } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
     );
     return secret;
   } catch (error) {

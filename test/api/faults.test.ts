@@ -619,7 +619,17 @@ describe('faults', () => {
       }),
     );
 
-    for (const result of [audit, settings]) {
+    // A cold container cannot load the shared cursor secret (settings table, then KMS).
+    api.faults.set(ddb('GetItem', () => api.tables.settings, 'InternalServerError', 500));
+    const coldStore = await api.coldAdmin()(
+      albEvent('GET', '/api/v1/admin/audit', { token: admin.token, query: { limit: '5' } }),
+    );
+    api.faults.set({ operation: 'Decrypt', status: 500, errorType: 'KMSInternalException' });
+    const coldKms = await api.coldAdmin()(
+      albEvent('GET', '/api/v1/admin/audit', { token: admin.token, query: { limit: '5' } }),
+    );
+
+    for (const result of [audit, settings, coldStore, coldKms]) {
       expectError(result, 503, 'service_unavailable');
       expect(Number(header(result, 'Retry-After'))).toBeGreaterThan(0);
     }

@@ -139,6 +139,8 @@ export interface Api {
   readonly history: Invoke;
   readonly keys: Invoke;
   readonly admin: Invoke;
+  /** A new admin function instance: a cold container (nothing loaded or cached yet). */
+  coldAdmin(): Invoke;
   readonly standIn: ConverseStandIn;
   /** A raw client on dynalite, without faults, for looking at the tables. */
   readonly dynamo: DynamoDBClient;
@@ -269,6 +271,8 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
   const historyCommon = common();
   const keysCommon = common();
   const adminCommon = common();
+  const newAdmin = (base: ReturnType<typeof common>) =>
+    adminFunction({ claimCheck: base.claimCheck, audit: base.audit, ...services(base).admin });
   const handlers = {
     chat: chatFunction({
       claimCheck: chatCommon.claimCheck,
@@ -289,11 +293,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
       store: keysCommon.apiKeyStore,
       owners: keysCommon.owners,
     }),
-    admin: adminFunction({
-      claimCheck: adminCommon.claimCheck,
-      audit: adminCommon.audit,
-      ...services(adminCommon).admin,
-    }),
+    admin: newAdmin(adminCommon),
   };
   const invoke =
     (handler: (event: ALBEvent, context: Context) => Promise<ALBResult>): Invoke =>
@@ -305,6 +305,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     history: invoke(handlers.history),
     keys: invoke(handlers.keys),
     admin: invoke(handlers.admin),
+    coldAdmin: () => invoke(newAdmin(common())),
     standIn,
     dynamo: dynalite.client,
     tables,
