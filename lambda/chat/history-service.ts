@@ -6,7 +6,7 @@
 import type { AuditEventInput } from '../audit/event';
 import type { Principal } from '../auth/principal';
 import type { CountMetric } from '../runtime/audit-sink';
-import { NotFoundError, ValidationError } from '../shared/errors';
+import { NotFoundError, ServiceUnavailableError, ValidationError } from '../shared/errors';
 import { METRICS } from '../shared/metric-names';
 import type { ConversationStore, PageKey } from './conversation-store';
 import { isConversationId } from './ids';
@@ -64,6 +64,8 @@ async function openCursor(cipher: TextCipher, user: string, cursor: string): Pro
     if (typeof key.pk !== 'string' || typeof key.sk !== 'string') throw new Error('malformed');
     return key;
   } catch (cause) {
+    // KMS unavailable is not the cursor's fault: 503, so the client retries the same page.
+    if (cause instanceof ServiceUnavailableError) throw cause;
     // A forged, altered or foreign cursor: never reveal which.
     throw new ValidationError('"cursor" is not valid.', cause);
   }

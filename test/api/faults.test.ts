@@ -635,6 +635,26 @@ describe('faults', () => {
     }
   });
 
+  it('answers 503, not "invalid cursor", when KMS cannot open a genuine cursor', async () => {
+    const dev = newUser(['developer']);
+    await newConversation(dev.token, 'first topic');
+    await newConversation(dev.token, 'second topic');
+    const list = (query: Record<string, string>) =>
+      api.history(albEvent('GET', '/api/v1/conversations', { token: dev.token, query }));
+    const { nextCursor } = json<{ nextCursor: string }>(await list({ limit: '1' }));
+    // The cursor's data key ages out of the container's cache; opening it needs KMS again.
+    api.advance(DATA_KEY_MAX_AGE_MS + 1_000);
+    api.faults.set({ operation: 'Decrypt', status: 500, errorType: 'KMSInternalException' });
+
+    const failed = await list({ limit: '1', cursor: nextCursor });
+
+    expectError(failed, 503, 'service_unavailable');
+    api.faults.clear();
+    const recovered = await list({ limit: '1', cursor: nextCursor });
+    expect(recovered.statusCode, recovered.body).toBe(200);
+    expect(json<{ items: unknown[] }>(recovered).items).toHaveLength(1);
+  });
+
   it('answers 503 when the history store fails, and lists fine once it recovers', async () => {
     const ada = newUser();
     await newConversation(ada.token);

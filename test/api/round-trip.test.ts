@@ -3,7 +3,7 @@
  * trips with context, listing with sealed cursors, reading, deleting, export and erasure,
  * encryption at rest, and isolation between users and between a user and their API keys.
  */
-
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SealedText } from '../../lambda/chat/ports';
 import {
@@ -214,6 +214,10 @@ describe('history', () => {
       Buffer.from(JSON.stringify({ ...sealed, ct: flipped.toString('base64') })).toString('base64url'),
       `${first.slice(0, -2)}${first.endsWith('A') ? 'B' : 'A'}A`,
       Buffer.from(JSON.stringify({ pk: `USER#${dev.sub}`, sk: 'CONV#c_x' })).toString('base64url'),
+      // A well-formed sealed value with a wrapped key KMS never issued.
+      Buffer.from(JSON.stringify({ ...sealed, k: randomBytes(184).toString('base64') })).toString(
+        'base64url',
+      ),
       'not a cursor!',
       'A'.repeat(3000),
     ];
