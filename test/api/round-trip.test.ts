@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SealedText } from '../../lambda/chat/ports';
+import { machineAccessClaims, mint } from '../support/tokens';
 import {
   type Api,
   albEvent,
@@ -418,6 +419,34 @@ describe('isolation', () => {
 
     expect(result.statusCode).toBe(400);
     expect(errorBody(result).error.message).toBe('"cursor" is not valid.');
+  });
+
+  it('gives a machine client only what its scopes grant, in a partition of its own', async () => {
+    const ada = newUser();
+    const adas = await chatOk(ada.token, 'not for machines');
+    const token = (scopes: string[]) => mint(machineAccessClaims({ scopes }), api.signingKey);
+    const writer = token(['omnichat/chat.write']);
+    const reader = token(['omnichat/chat.read']);
+
+    const chatted = await chat(writer, 'batch job question');
+    expect(chatted.statusCode, chatted.body).toBe(200);
+    expect((await chat(reader, 'may I?')).statusCode).toBe(403);
+    expect((await api.history(albEvent('GET', '/api/v1/conversations', { token: writer }))).statusCode).toBe(
+      403,
+    );
+    const listed = json<{ items: Array<{ id: string }> }>(
+      await api.history(albEvent('GET', '/api/v1/conversations', { token: reader })),
+    );
+    expect(listed.items.map((i) => i.id)).toEqual([json<ChatBody>(chatted).conversationId]);
+    const foreign = await api.history(
+      albEvent('GET', `/api/v1/conversations/${adas.conversationId}`, { token: reader }),
+    );
+    expect(foreign.statusCode).toBe(404);
+    // Personal keys belong to people, not to machine clients.
+    expect(
+      (await api.keys(albEvent('GET', '/api/v1/keys', { token: token(['omnichat/keys.manage']) })))
+        .statusCode,
+    ).toBe(403);
   });
 
   it('limits an API key to the permissions it carries', async () => {
