@@ -291,9 +291,14 @@ describe('history', () => {
   });
 
   it('erases conversations, messages, API keys and limits on DELETE /me, leaving only the audit record', async () => {
-    const ada = newUser();
+    const ada = newUser(['developer']);
     const conversation = await chatOk(ada.token, 'remember this');
     await chatOk(ada.token, 'second question', conversation.conversationId);
+    // More than one 25-item delete batch: 3 + 12 x 2 = 27 items.
+    for (let i = 0; i < 12; i++) {
+      if (i === 8) api.advance(60_000); // refill the rate bucket (developer burst: 10)
+      await chatOk(ada.token, `topic ${i}`);
+    }
     const created = await api.keys(
       albEvent('POST', '/api/v1/keys', {
         token: ada.token,
@@ -312,14 +317,14 @@ describe('history', () => {
       limits: (await scanAll(api.dynamo, api.tables.limits)).filter((i) => i.pk?.S === `USER#${ada.sub}`),
     });
     const before = await owned();
-    expect(before.conversations).toHaveLength(3);
+    expect(before.conversations).toHaveLength(27);
     expect(before.keys.length).toBeGreaterThanOrEqual(1);
     expect(before.limits.length).toBeGreaterThanOrEqual(2);
 
     const result = await api.history(albEvent('DELETE', '/api/v1/me', { token: ada.token }));
 
     expect(result.statusCode, result.body).toBe(200);
-    expect(json(result)).toMatchObject({ erased: true, items: 3 });
+    expect(json(result)).toMatchObject({ erased: true, items: 27, apiKeys: 1 });
     expect(await owned()).toEqual({ conversations: [], keys: [], limits: [] });
     // The key is dead, and nothing is left to export.
     const withKey = await api.history(albEvent('GET', '/api/v1/conversations', { apiKey }));
