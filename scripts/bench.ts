@@ -17,7 +17,7 @@
  * same machine, and read the load average recorded in the report.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -339,7 +339,10 @@ async function main(): Promise<void> {
     );
   }
 
+  const loadAtEnd = round(loadavg()[0] ?? 0, 2);
+  report.loadAverage1mAtEnd = loadAtEnd;
   report.verdicts = verdicts;
+  out.push('', `Load average ${loadAtEnd} at the end of the run.`);
   out.push('', '## Targets', '', ...verdicts.map((v) => `- ${v}`), '');
   process.stdout.write(`${out.join('\n')}\n`);
   mkdirSync(resolve(projectRoot, 'reports'), { recursive: true });
