@@ -211,6 +211,21 @@ function masked(text: string, actorIp: string | undefined, maxChars: number): Ma
   return (value.length > maxChars ? `${value.slice(0, maxChars - 1)}…` : value) as MaskedText;
 }
 
+/**
+ * Group names as the record can hold them. Cognito allows names the identifier format does
+ * not (`R&D`) and more groups per user than a record keeps; refusing them would fail closed
+ * on every request of such a user. Such a name is kept as a SHA-256 prefix (matchable
+ * against the pool's group names), and groups beyond the limit as their count.
+ */
+function recordableGroups(groups: readonly string[]): string[] {
+  const named = groups.map((group) =>
+    IDENTIFIER.test(group) ? group : `sha256:${sha256Hex(group).slice(0, 16)}`,
+  );
+  if (named.length <= AUDIT_LIMITS.groups) return named;
+  const kept = named.slice(0, AUDIT_LIMITS.groups - 1);
+  return [...kept, `more:${named.length - kept.length}`];
+}
+
 /** Builds a validated, masked event; prompt and reply become length + SHA-256 only. */
 export function buildAuditEvent(input: AuditEventInput, deps: AuditEventDeps): AuditEvent {
   const date = deps.now();
@@ -218,7 +233,7 @@ export function buildAuditEvent(input: AuditEventInput, deps: AuditEventDeps): A
   const actorIp = input.actor.sourceIp;
   const actor: AuditActor = {
     ...(input.actor.sub !== undefined && { sub: input.actor.sub }),
-    ...(input.actor.groups !== undefined && { groups: [...input.actor.groups] }),
+    ...(input.actor.groups !== undefined && { groups: recordableGroups(input.actor.groups) }),
     ...(input.actor.clientId !== undefined && { clientId: input.actor.clientId }),
     ...(input.actor.keyId !== undefined && { keyId: input.actor.keyId }),
     ...(actorIp !== undefined && { sourceIp: actorIp }),

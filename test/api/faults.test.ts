@@ -244,6 +244,21 @@ describe('validation', () => {
     for (const event of events) expect(JSON.stringify(event)).not.toContain('<script>');
   });
 
+  it('serves users whose Cognito groups the audit record cannot name as they are (R&D, 40 groups)', async () => {
+    const odd = newUser(['user', 'R&D']);
+    const many = newUser(['user', ...Array.from({ length: 40 }, (_, i) => `team-${i}`)]);
+    for (const caller of [odd, many]) {
+      const result = await api.history(albEvent('GET', '/api/v1/conversations', { token: caller.token }));
+      expect(result.statusCode, result.body).toBe(200);
+    }
+    const events = await auditEvents(api);
+    const groupsOf = (sub: string) =>
+      (events.find((e) => e.actor.sub === sub)?.actor as { groups?: string[] } | undefined)?.groups;
+    expect(groupsOf(odd.sub)).toEqual(['user', expect.stringMatching(/^sha256:[0-9a-f]{16}$/)]);
+    expect(groupsOf(many.sub)).toHaveLength(32);
+    expect(groupsOf(many.sub)?.at(-1)).toBe('more:10');
+  });
+
   it.each([
     ['without a path', { path: undefined }],
     ['without a method', { httpMethod: undefined }],
