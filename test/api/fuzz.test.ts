@@ -310,7 +310,7 @@ const extraHeaders = fc.dictionary(
     'x-api-key',
     'X-Api-Key',
   ),
-  fc.oneof(text(40), fc.constantFrom('ak_' + 'A'.repeat(43), '1.1.1.1, 10.0.0.1', '')),
+  fc.oneof(text(40), fc.constantFrom(`ak_${'A'.repeat(43)}`, '1.1.1.1, 10.0.0.1', '')),
   { maxKeys: 3 },
 );
 
