@@ -1,7 +1,7 @@
 /**
  * The chat pipeline, as a pure core with every dependency injected (DESIGN.md section 4):
  * validate -> limits -> input guardrail -> audit (fail closed) -> model with the Bedrock
- * guardrail -> output validation -> persist (encrypted) -> audit -> respond.
+ * guardrail -> output validation -> seal -> audit the outcome -> persist -> respond.
  * The caller has already been authenticated and authorized by the claim check.
  */
 import type { AuditEventInput, GuardrailDecision } from '../audit/event';
@@ -356,7 +356,7 @@ export async function chat(
   }
   const replyText = outputVerdict.text;
 
-  // 10. Persist, encrypted under this user and conversation.
+  // 10. Seal under this user and conversation (a KMS failure stops here: nothing stored).
   const now = deps.clock.now();
   const context = { user: principal.sub, conversation: conversationId };
   const [sealedUser, sealedReply, sealedTitle] = await Promise.all([
@@ -366,23 +366,9 @@ export async function chat(
   ]);
   const turnId = newTurnId(now);
   const masked = inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK';
-  await deps.conversations.appendTurn(
-    principal.sub,
-    { id: conversationId, title: sealedTitle, modelId, isNew },
-    {
-      id: turnId,
-      at: now,
-      modelId,
-      user: sealedUser,
-      assistant: sealedReply,
-      inputTokens: reply.inputTokens,
-      outputTokens: reply.outputTokens,
-      guardrail: masked ? 'mask' : 'allow',
-    },
-    Math.floor(now / 1000) + deps.dataRetentionDays * 86_400,
-  );
 
-  // 11. The outcome, with lengths and hashes only.
+  // 11. The outcome, with lengths and hashes only, before the turn is stored: if the trail
+  // cannot take it, the caller gets 503 with nothing stored, so a retry does not duplicate it.
   await auditChat('success', {
     resource,
     prompt,
@@ -393,6 +379,34 @@ export async function chat(
     outputTokens: reply.outputTokens,
     fields: { turnId },
   });
+
+  // 12. Persist. A failed write is recorded too (best effort: the 503 is the guarantee).
+  try {
+    await deps.conversations.appendTurn(
+      principal.sub,
+      { id: conversationId, title: sealedTitle, modelId, isNew },
+      {
+        id: turnId,
+        at: now,
+        modelId,
+        user: sealedUser,
+        assistant: sealedReply,
+        inputTokens: reply.inputTokens,
+        outputTokens: reply.outputTokens,
+        guardrail: masked ? 'mask' : 'allow',
+      },
+      Math.floor(now / 1000) + deps.dataRetentionDays * 86_400,
+    );
+  } catch (error) {
+    await auditChat('failure', {
+      resource,
+      action: 'chat.persist',
+      modelId,
+      reason: error instanceof OmniChatError ? error.code : 'store_error',
+      fields: { turnId },
+    }).catch(() => undefined);
+    throw error;
+  }
 
   return {
     body: {

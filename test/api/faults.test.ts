@@ -400,6 +400,32 @@ describe('faults', () => {
     expect(await tokensUsed(ada.sub)).toBe(0);
   });
 
+  it('stores nothing when the outcome of a chat cannot be audited, so a retry does not duplicate the turn', async () => {
+    const ada = newUser();
+    const id = await newConversation(ada.token, 'first question');
+    const before = await conversationItems(ada.sub);
+    // The outcome record is the one that carries the turn id.
+    api.faults.set(
+      ddb(
+        'PutItem',
+        () => api.tables.audit,
+        'InternalServerError',
+        500,
+        (b) => {
+          const item = b.Item as Record<string, { S?: string }> | undefined;
+          return itemType(b) === 'CHAT_REQUEST' && (item?.event?.S ?? '').includes('"turnId"');
+        },
+      ),
+    );
+
+    const result = await api.chat(chatEvent(ada.token, { message: 'second question', conversationId: id }));
+
+    expectError(result, 503, 'service_unavailable');
+    expect(api.faults.hits.length).toBeGreaterThan(0);
+    expect(await conversationItems(ada.sub)).toEqual(before);
+    expect(await conversationIntegrity(api)).toEqual([]);
+  });
+
   it('answers 503 before routing when the authorization decision cannot be audited', async () => {
     const ada = newUser();
     api.faults.set(ddb('PutItem', () => api.tables.audit, 'ProvisionedThroughputExceededException'));
@@ -520,6 +546,11 @@ describe('faults', () => {
       expectError(result, 503, 'service_unavailable');
       expect(Number(header(result, 'Retry-After'))).toBeGreaterThan(0);
       expect(api.standIn.calls.length).toBe(modelCalled ? 1 : 0);
+      // A reply that could not be stored is on the record as such.
+      const persistFailures = (await auditEvents(api)).filter(
+        (e) => e.actor.sub === ada.sub && e.action === 'chat.persist' && e.outcome === 'failure',
+      );
+      expect(persistFailures).toHaveLength(modelCalled ? 1 : 0);
       expect(await conversationItems(ada.sub)).toEqual([]);
       api.faults.clear();
       expect(await conversationIntegrity(api)).toEqual([]);
