@@ -176,17 +176,21 @@ export async function deleteConversation(
   deps: HistoryDeps,
 ) {
   const id = requireConversationId(rawId);
+  // Recorded before it happens: a deletion the trail cannot take does not happen (503).
+  if (await deps.conversations.getHeader(principal.sub, id)) {
+    await deps.audit({
+      type: 'DATA_ACCESS',
+      actor: actorOf(principal, meta),
+      resource: `conversation/${id}`,
+      action: 'conversation.delete',
+      outcome: 'success',
+      requestId: meta.requestId,
+      durationMs: 0,
+    });
+  }
+  // Without a header this only finishes an earlier delete that failed half-way.
   const deleted = await deps.conversations.deleteConversation(principal.sub, id);
   if (!deleted) throw new NotFoundError('Conversation not found.');
-  await deps.audit({
-    type: 'DATA_ACCESS',
-    actor: actorOf(principal, meta),
-    resource: `conversation/${id}`,
-    action: 'conversation.delete',
-    outcome: 'success',
-    requestId: meta.requestId,
-    durationMs: 0,
-  });
 }
 
 /** `GET /api/v1/me/export`: everything stored about the caller, decrypted. */
@@ -229,6 +233,17 @@ export async function exportMyData(principal: Principal, meta: HistoryMeta, deps
 
 /** `DELETE /api/v1/me`: erases conversations, messages, API keys and limits; the audit record remains. */
 export async function eraseMyData(principal: Principal, meta: HistoryMeta, deps: HistoryDeps) {
+  // Recorded before anything is erased: an erasure the trail cannot take does not happen
+  // (503); the record with the counts follows once it is done.
+  await deps.audit({
+    type: 'DATA_ERASURE',
+    actor: actorOf(principal, meta),
+    resource: `user/${principal.sub}`,
+    action: 'me.erase.request',
+    outcome: 'success',
+    requestId: meta.requestId,
+    durationMs: 0,
+  });
   const items = await deps.conversations.eraseUser(principal.sub);
   const keys = await deps.apiKeys.eraseOwner(principal.sub);
   await deps.limits.eraseUser(principal.sub);

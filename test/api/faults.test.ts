@@ -575,12 +575,13 @@ describe('faults', () => {
   });
 
   it.each([
-    ['the API keys', 'Query', () => api.tables.apiKeys],
-    ['the limits', 'BatchWriteItem', () => api.tables.limits],
-    ['the erasure audit record', 'PutItem', () => api.tables.audit],
+    ['the API keys', 'Query', () => api.tables.apiKeys, undefined, true],
+    ['the limits', 'BatchWriteItem', () => api.tables.limits, undefined, true],
+    ['the record of the request', 'PutItem', () => api.tables.audit, 'me.erase.request', false],
+    ['the record of the outcome', 'PutItem', () => api.tables.audit, 'me.erase', true],
   ] as const)(
-    'answers 503 when erasing %s fails, and the retry finishes the erasure',
-    async (_name, operation, table) => {
+    'answers 503 when %s fails during erasure, and the retry finishes it',
+    async (_name, operation, table, action, erasedBeforeFailure) => {
       const ada = newUser();
       await newConversation(ada.token, 'erase me');
       const created = await api.keys(
@@ -590,18 +591,18 @@ describe('faults', () => {
         }),
       );
       expect(created.statusCode).toBe(201);
+      const conversation = await conversationItems(ada.sub);
       api.faults.set(
-        ddb(
-          operation,
-          table,
-          'InternalServerError',
-          500,
-          (b) => operation !== 'PutItem' || itemType(b) === 'DATA_ERASURE',
-        ),
+        ddb(operation, table, 'InternalServerError', 500, (b) => {
+          const event = (b.Item as Record<string, { S?: string }> | undefined)?.event?.S ?? '';
+          return action === undefined || event.includes(`"action":"${action}"`);
+        }),
       );
 
       const failed = await api.history(albEvent('DELETE', '/api/v1/me', { token: ada.token }));
       expectError(failed, 503, 'service_unavailable');
+      // An erasure the trail cannot record does not start.
+      expect(await conversationItems(ada.sub)).toEqual(erasedBeforeFailure ? [] : conversation);
       api.faults.clear();
       const retried = await api.history(albEvent('DELETE', '/api/v1/me', { token: ada.token }));
 
@@ -614,12 +615,43 @@ describe('faults', () => {
       expect(
         (await scanAll(api.dynamo, api.tables.limits)).filter((i) => i.pk?.S === `USER#${ada.sub}`),
       ).toEqual([]);
-      const erasures = (await auditEvents(api)).filter(
-        (e) => e.actor.sub === ada.sub && e.type === 'DATA_ERASURE',
+      const done = (await auditEvents(api)).filter(
+        (e) => e.actor.sub === ada.sub && e.type === 'DATA_ERASURE' && e.action === 'me.erase',
       );
-      expect(erasures).toHaveLength(1);
+      expect(done).toHaveLength(1);
     },
   );
+
+  it('records a conversation delete before it happens: no record, no delete', async () => {
+    const ada = newUser();
+    const id = await newConversation(ada.token, 'keep me unless audited');
+    const before = await conversationItems(ada.sub);
+    api.faults.set(
+      ddb(
+        'PutItem',
+        () => api.tables.audit,
+        'InternalServerError',
+        500,
+        (b) =>
+          ((b.Item as Record<string, { S?: string }> | undefined)?.event?.S ?? '').includes(
+            'conversation.delete',
+          ),
+      ),
+    );
+
+    const failed = await api.history(albEvent('DELETE', `/api/v1/conversations/${id}`, { token: ada.token }));
+
+    expectError(failed, 503, 'service_unavailable');
+    expect(await conversationItems(ada.sub)).toEqual(before);
+    api.faults.clear();
+    expect(
+      (await api.history(albEvent('DELETE', `/api/v1/conversations/${id}`, { token: ada.token }))).statusCode,
+    ).toBe(204);
+    const deletes = (await auditEvents(api)).filter(
+      (e) => e.actor.sub === ada.sub && e.action === 'conversation.delete',
+    );
+    expect(deletes).toHaveLength(1);
+  });
 
   it('answers 503 with Retry-After on the key routes and API-key sign-in when the keys table fails', async () => {
     const ada = newUser();
