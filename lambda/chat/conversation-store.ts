@@ -20,7 +20,7 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailableError } from '../shared/errors';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '../shared/errors';
 import type { SealedText } from './ports';
 
 /** A conversation's header. */
@@ -264,6 +264,13 @@ export class DynamoDbConversationStore implements ConversationStore {
       await this.client
         .send(new DeleteItemCommand({ TableName: this.tableName, Key: turnKey }))
         .catch(() => undefined);
+      // The condition failed: the conversation was deleted meanwhile (answered like a missing
+      // one), or a new id already exists (128 random bits: never, but not a 500 either).
+      if (error instanceof ConditionalCheckFailedException) {
+        throw conversation.isNew
+          ? new ConflictError('Please retry.', error)
+          : new NotFoundError('Conversation not found.', error);
+      }
       throw error;
     }
   }

@@ -266,6 +266,36 @@ describe('history', () => {
     expect(await conversationIntegrity(api)).toEqual([]);
   });
 
+  it('keeps the table consistent under concurrent follow-ups and a racing delete', async () => {
+    const dev = newUser(['developer']);
+    const kept = await chatOk(dev.token, 'concurrent topic');
+    const doomed = await chatOk(dev.token, 'doomed topic');
+
+    const followUps = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => chat(dev.token, `follow-up ${i}`, kept.conversationId)),
+    );
+    const racing = await Promise.all([
+      ...Array.from({ length: 3 }, (_, i) => chat(dev.token, `late ${i}`, doomed.conversationId)),
+      api.history(albEvent('DELETE', `/api/v1/conversations/${doomed.conversationId}`, { token: dev.token })),
+    ]);
+
+    expect(followUps.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    const got = json<{ messages: unknown[] }>(
+      await api.history(
+        albEvent('GET', `/api/v1/conversations/${kept.conversationId}`, { token: dev.token }),
+      ),
+    );
+    expect(got.messages).toHaveLength(10);
+    // Each racing follow-up either landed before the delete (and went with it) or was refused.
+    for (const r of racing.slice(0, 3)) expect([200, 404]).toContain(r.statusCode);
+    expect(racing[3]!.statusCode).toBe(204);
+    const left = (await scanAll(api.dynamo, api.tables.conversations)).filter((i) =>
+      i.sk?.S?.includes(doomed.conversationId),
+    );
+    expect(left).toEqual([]);
+    expect(await conversationIntegrity(api)).toEqual([]);
+  });
+
   it("exports all of the caller's data decrypted, as an attachment, and audits it", async () => {
     const ada = newUser();
     const a = await chatOk(ada.token, 'export me one');
