@@ -328,6 +328,22 @@ const DEFAULT_CLASSIFIER_THRESHOLD = INJECTION_MODEL.threshold;
 const DEFAULT_SUPPORT_THRESHOLD = INJECTION_MODEL.supportThreshold;
 const DEFAULT_PARTIAL = 0.5;
 
+/** Fewest words on which the classifier may block without heuristic support. */
+export const CLASSIFIER_MIN_WORDS = 4;
+
+/** True when `text` has at least `min` runs of letters or digits (stops counting at `min`). */
+function wordCountAtLeast(text: string, min: number): boolean {
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const wordChar = (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c > 127;
+    if (wordChar && !inWord && ++words >= min) return true;
+    inWord = wordChar;
+  }
+  return false;
+}
+
 let shippedModel: LinearModel | undefined;
 /** The shipped model, unpacked on first use (module load stays cheap for cold starts). */
 function loadShippedModel(): LinearModel {
@@ -358,9 +374,13 @@ export function detectInjection(
   const partial = options.partialHeuristic ?? DEFAULT_PARTIAL;
 
   const byHeuristics = heuristicScore >= ATTACK_SCORE;
+  // Alone, the classifier needs a few words to go on: on two or three it fires on little
+  // more than function words ("and this", "and now?"), and a short injection that says
+  // anything specific is caught by the heuristics, which still decide at any length.
   const byClassifier =
     probability !== undefined &&
-    (probability >= threshold || (heuristicScore >= partial && probability >= support));
+    ((probability >= threshold && wordCountAtLeast(views.folded, CLASSIFIER_MIN_WORDS)) ||
+      (heuristicScore >= partial && probability >= support));
   if (!byHeuristics && !byClassifier) {
     return { attack: false, rules: [], heuristicScore, classifierProbability: probability };
   }
