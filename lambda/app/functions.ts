@@ -212,9 +212,22 @@ export function adminFunction(deps: AdminDeps) {
   const change = (scope: 'settings' | 'models') => async (call: RouteCall) => {
     const principal = callerOf(call);
     const { expectedVersion, changes } = parseAdminChange(call.request.body);
+    const type = scope === 'settings' ? 'SETTINGS_CHANGED' : 'MODEL_ALLOWLIST_CHANGED';
+    // Recorded before it happens: a change the trail cannot record is not made (503), so no
+    // version is ever in force without an audit record. The result follows below.
+    await deps.audit({
+      type,
+      actor: actorOf(call, principal),
+      resource: `settings/v${expectedVersion}`,
+      action: scope === 'settings' ? 'settings.update.request' : 'models.update.request',
+      outcome: 'success',
+      requestId: call.request.requestId,
+      durationMs: 0,
+      fields: { expectedVersion },
+    });
     const updated = await deps.settings.update(changes, { expectedVersion, actor: principal.sub, scope });
     await deps.audit({
-      type: scope === 'settings' ? 'SETTINGS_CHANGED' : 'MODEL_ALLOWLIST_CHANGED',
+      type,
       actor: actorOf(call, principal),
       resource: `settings/v${updated.version}`,
       action: scope === 'settings' ? 'settings.update' : 'models.update',

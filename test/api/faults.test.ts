@@ -713,6 +713,39 @@ describe('faults', () => {
     }
   });
 
+  it('makes no settings change the audit trail cannot record', async () => {
+    const admin = newUser(['admin']);
+    // Read through a fresh container: a warm one serves its cached version for a while.
+    const current = async () =>
+      json<{ version: number; settings: { maxOutputTokens: number } }>(
+        await api.coldAdmin()(albEvent('GET', '/api/v1/admin/settings', { token: admin.token })),
+      );
+    const before = await current();
+    // Access decisions still record; the settings-change records do not.
+    api.faults.set(
+      ddb(
+        'PutItem',
+        () => api.tables.audit,
+        'InternalServerError',
+        500,
+        (b) => itemType(b) === 'SETTINGS_CHANGED',
+      ),
+    );
+    const refused = await api.admin(
+      albEvent('PUT', '/api/v1/admin/settings', {
+        token: admin.token,
+        body: {
+          expectedVersion: before.version,
+          changes: { maxOutputTokens: before.settings.maxOutputTokens + 1 },
+        },
+      }),
+    );
+    api.faults.clear();
+
+    expectError(refused, 503, 'service_unavailable');
+    expect(await current()).toEqual(before);
+  });
+
   it('answers 503, not "invalid cursor", when KMS cannot open a genuine cursor', async () => {
     const dev = newUser(['developer']);
     await newConversation(dev.token, 'first topic');
