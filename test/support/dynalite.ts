@@ -5,13 +5,11 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import {
-  type AttributeDefinition,
-  CreateTableCommand,
-  DynamoDBClient,
-  type GlobalSecondaryIndex,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTableInput } from '../../lib/data/create-table-input';
 import type { TableSchema } from '../../lib/data/table-schemas';
+
+export { createTableInput };
 
 type DynaliteFactory = (options: {
   createTableMs?: number;
@@ -26,48 +24,6 @@ export interface DynaliteHandle {
   /** Creates the tables; returns the table name of each schema id (name = prefix + id). */
   createTables(schemas: readonly TableSchema[], prefix?: string): Promise<Record<string, string>>;
   stop(): Promise<void>;
-}
-
-/** Builds the CreateTable request of a schema (PAY_PER_REQUEST, GSIs projected ALL, stream if set). */
-export function createTableInput(
-  schema: TableSchema,
-  tableName: string,
-): ConstructorParameters<typeof CreateTableCommand>[0] {
-  const attributes = new Map<string, AttributeDefinition>();
-  const remember = (key: { name: string; type: 'S' } | undefined): void => {
-    if (key !== undefined) attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
-  };
-  remember(schema.partitionKey);
-  remember(schema.sortKey);
-  const indexes: GlobalSecondaryIndex[] = (schema.globalIndexes ?? []).map((index) => {
-    remember(index.partitionKey);
-    remember(index.sortKey);
-    return {
-      IndexName: index.indexName,
-      KeySchema: [
-        { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
-        ...(index.sortKey === undefined
-          ? []
-          : [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }]),
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    };
-  });
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...attributes.values()],
-    KeySchema: [
-      { AttributeName: schema.partitionKey.name, KeyType: 'HASH' },
-      ...(schema.sortKey === undefined
-        ? []
-        : [{ AttributeName: schema.sortKey.name, KeyType: 'RANGE' as const }]),
-    ],
-    ...(indexes.length > 0 && { GlobalSecondaryIndexes: indexes }),
-    ...(schema.stream === true && {
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  };
 }
 
 /** Starts dynalite on 127.0.0.1 with an OS-assigned port. */
