@@ -360,6 +360,9 @@ ${failed ? '<p class="error" role="alert">Wrong e-mail or password.</p>' : ''}
       ...SECURITY_HEADERS,
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': LOGIN_CSP,
+      // no-referrer makes browsers send `Origin: null` with the form's POST, which the
+      // Origin check must refuse; same-origin sends the real origin to us and nothing elsewhere.
+      'Referrer-Policy': 'same-origin',
     },
     html,
   );

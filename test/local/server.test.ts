@@ -97,6 +97,14 @@ describe('local edge (the load balancer part of local mode)', () => {
     expect(api.status).toBe(200);
   });
 
+  it('serves the login page with a referrer policy that keeps the Origin header on its own form post', async () => {
+    // Under no-referrer, browsers send `Origin: null` with the form, and the Origin check refuses it.
+    const response = await fetch(`${base}/login`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('referrer-policy')).toBe('same-origin');
+    expect(response.headers.get('content-security-policy')).toMatch(/form-action 'self'/);
+  });
+
   it('refuses a wrong password and a cross-site sign-in', async () => {
     const wrong = await signIn('ada@example.com', 'Wrong-password-123456');
     expect(wrong.status).toBe(303);
