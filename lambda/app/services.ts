@@ -82,6 +82,11 @@ export function composeServices(options: ServicesOptions): Services {
   // Compiled only where the chat pipeline runs: history and admin never use it, and the
   // phrase lexicon and classifier are a measurable part of a cold start.
   let guard: ChatGuard | undefined;
+  /** Built on first use: only the chat function compiles the policy engine. */
+  const policyEngine = () => {
+    guard ??= createPolicyEngine(deploy.localPolicy);
+    return guard;
+  };
   let cursorKey: Promise<Uint8Array> | undefined;
   return {
     cipher,
@@ -100,7 +105,7 @@ export function composeServices(options: ServicesOptions): Services {
       cipher,
       model,
       limits,
-      guard: (guard ??= createPolicyEngine(deploy.localPolicy)),
+      guard: policyEngine(),
       audit,
       settings: async () => toChatSettings((await settings.current()).settings),
       clock,
