@@ -118,7 +118,9 @@ export function linearSafetyProblem(pattern: string): string | undefined {
     if (last.quantifiedInside) {
       return 'must not repeat a group that contains a quantifier (nested quantifiers backtrack exponentially)';
     }
-    steps *= (max - min + 1) * last.branches ** max;
+    // The group's branches were counted once when it closed; each further repetition
+    // multiplies by them again.
+    steps *= (max - min + 1) * last.branches ** Math.max(0, max - 1);
     frames.at(-1)!.quantifiedInside = true;
     last = undefined;
     if (pattern[i] === '?') i++; // a lazy quantifier explores the same paths
@@ -153,6 +155,8 @@ export function linearSafetyProblem(pattern: string): string | undefined {
     } else if (c === ')') {
       const group = frames.pop()!;
       frames.at(-1)!.quantifiedInside ||= group.quantifiedInside;
+      // Alternatives multiply even unrepeated: `(?:a|a)` 24 times in a row is 2^24 paths.
+      steps *= group.branches;
       last = { quantifiedInside: group.quantifiedInside, branches: group.branches };
       i++;
     } else if (c === '|') {

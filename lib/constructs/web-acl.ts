@@ -294,7 +294,12 @@ export class WebAcl extends Construct {
     new wafv2.CfnLoggingConfiguration(this, 'Logging', {
       resourceArn: this.webAcl.attrArn,
       logDestinationConfigs: [this.logGroup.logGroupArn],
-      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'cookie' } }],
+      // Credentials never reach the logs: tokens, session cookies and personal API keys.
+      redactedFields: [
+        { singleHeader: { Name: 'authorization' } },
+        { singleHeader: { Name: 'cookie' } },
+        { singleHeader: { Name: 'x-api-key' } },
+      ],
     });
   }
 

@@ -127,7 +127,11 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
       KmsKeyId: Match.anyValue(),
     });
     template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
-      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { SingleHeader: { Name: 'cookie' } }],
+      RedactedFields: [
+        { SingleHeader: { Name: 'authorization' } },
+        { SingleHeader: { Name: 'cookie' } },
+        { SingleHeader: { Name: 'x-api-key' } },
+      ],
     });
     template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
   });

@@ -159,6 +159,7 @@ describe('linear-safety check of custom patterns', () => {
     ['a nested quantified group', '(\\d{2}-){1,4}', /group that contains a quantifier/],
     ['a deeper nested quantified group', '((a{2})b){2}', /group that contains a quantifier/],
     ['overlapping alternatives repeated', '(a|ab){1,12}', /backtrack up to \d+ steps/],
+    ['unrepeated alternations in sequence', `${'(?:a|a)'.repeat(24)}b`, /backtrack up to \d+ steps/],
     ['wide ranges in sequence', '\\w{1,40}\\d{1,40}', /backtrack up to 1600 steps/],
     ['a unicode property escape', '\\p{L}{2}', /u flag/],
     ['a literal brace', 'a{b', /escape a literal/],
