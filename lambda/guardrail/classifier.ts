@@ -24,43 +24,66 @@ const isWordChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && 
 
 /** Marks buckets seen for the current text; reused so extraction allocates nothing per call. */
 const seen = new Uint8Array(FEATURE_DIMS);
+/** The character codes of the current text, reused across calls (grown on demand). */
+let codes = new Uint16Array(1024);
 
 /**
  * The distinct feature buckets of a folded text, in first-seen order. Exported for the
  * training script, which must extract exactly what the runtime extracts.
+ *
+ * The hot loops read the codes from a typed array and mark buckets inline: this runs over
+ * every character of every message, and the order and values of the buckets are part of the
+ * shipped model's contract (the tests compare it with a plain reference implementation).
  */
 export function featureBuckets(folded: string): number[] {
   const buckets: number[] = [];
-  const push = (h: number): void => {
+  const n = folded.length;
+  if (codes.length < n) codes = new Uint16Array(Math.max(n, codes.length * 2));
+  const c = codes;
+  for (let i = 0; i < n; i++) c[i] = folded.charCodeAt(i);
+  let previousWord = 0;
+  let i = 0;
+  // Words and word bigrams.
+  while (i < n) {
+    if (!isWordChar(c[i] as number)) {
+      i++;
+      continue;
+    }
+    let h = (FNV_OFFSET ^ SEED_WORD) >>> 0;
+    while (i < n && isWordChar(c[i] as number)) {
+      h = Math.imul(h ^ (c[i] as number), FNV_PRIME);
+      i++;
+    }
+    let b = h & MASK;
+    if (seen[b] === 0) {
+      seen[b] = 1;
+      buckets.push(b);
+    }
+    if (previousWord !== 0) {
+      b = (Math.imul(previousWord ^ (h >>> 7), FNV_PRIME) ^ h) & MASK;
+      if (seen[b] === 0) {
+        seen[b] = 1;
+        buckets.push(b);
+      }
+    }
+    previousWord = h | 1;
+  }
+  // Character 4-grams, including spaces and punctuation (they carry `[INST]`, `:`, `{}`).
+  const start = (FNV_OFFSET ^ SEED_CHAR) >>> 0;
+  for (let k = 0; k + 4 <= n; k++) {
+    const h = Math.imul(
+      Math.imul(
+        Math.imul(Math.imul(start ^ (c[k] as number), FNV_PRIME) ^ (c[k + 1] as number), FNV_PRIME) ^
+          (c[k + 2] as number),
+        FNV_PRIME,
+      ) ^ (c[k + 3] as number),
+      FNV_PRIME,
+    );
     const b = h & MASK;
     if (seen[b] === 0) {
       seen[b] = 1;
       buckets.push(b);
     }
-  };
-  const n = folded.length;
-  let previousWord = 0;
-  let i = 0;
-  // Words and word bigrams.
-  while (i < n) {
-    if (!isWordChar(folded.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    let h = (FNV_OFFSET ^ SEED_WORD) >>> 0;
-    while (i < n && isWordChar(folded.charCodeAt(i))) {
-      h = Math.imul(h ^ folded.charCodeAt(i), FNV_PRIME);
-      i++;
-    }
-    push(h);
-    if (previousWord !== 0) push(Math.imul(previousWord ^ (h >>> 7), FNV_PRIME) ^ h);
-    previousWord = h | 1;
-  }
-  // Character 4-grams, including spaces and punctuation (they carry `[INST]`, `:`, `{}`).
-  for (let k = 0; k + 4 <= n; k++) {
-    let h = (FNV_OFFSET ^ SEED_CHAR) >>> 0;
-    for (let m = k; m < k + 4; m++) h = Math.imul(h ^ folded.charCodeAt(m), FNV_PRIME);
-    push(h);
   }
   for (const b of buckets) seen[b] = 0;
   return buckets;

@@ -191,7 +191,8 @@ export function createPolicyEngine(
       if (leaksSystemPrompt(normalized, context.systemPrompt)) {
         verdict.record('output.system_prompt', 'LEAKAGE', 'block');
       }
-      checkWords(detectionViews(normalized), verdict);
+      // The views only serve the blocked-word check: with no blocked words, skip building them.
+      if (blockedWords.length > 0) checkWords(detectionViews(normalized), verdict);
       for (const s of findSecrets(normalized)) {
         verdict.mask(`secret.${s.kind}`, 'SECRET', { start: s.start, end: s.end, replacement: SECRET_MASK });
       }

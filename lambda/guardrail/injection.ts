@@ -121,8 +121,13 @@ const FOREIGN_OVERRIDE: readonly [readonly string[], readonly string[]][] = [
   ],
 ];
 
+const NON_ASCII = /[\u0080-\uFFFF]/;
+/** The verbs written in ASCII only: the only ones a plain-ASCII text can contain. */
+const FOREIGN_OVERRIDE_ASCII: readonly [readonly string[], readonly string[]][] = FOREIGN_OVERRIDE.map(
+  ([verbs, nouns]) => [verbs.filter((verb) => !NON_ASCII.test(verb)), nouns],
+);
 function foreignOverride(lower: string): boolean {
-  for (const [verbs, nouns] of FOREIGN_OVERRIDE) {
+  for (const [verbs, nouns] of NON_ASCII.test(lower) ? FOREIGN_OVERRIDE : FOREIGN_OVERRIDE_ASCII) {
     for (const verb of verbs) {
       let at = lower.indexOf(verb);
       // Bounded: at most a few occurrences of one verb are checked per message.
@@ -164,6 +169,33 @@ const SQUASHED_PHRASES: readonly [string, InjectionFamily][] = [
   ['jailbreakmodeenabled', 'role_hijack'],
 ];
 
+/**
+ * {@link SQUASHED_PHRASES} by a prefix every phrase of the group starts with, groups in list
+ * order (so scores are added in the same order as a plain scan of the list).
+ */
+const SQUASHED_BY_LEAD: readonly [string, (readonly [string, InjectionFamily])[]][] = (() => {
+  const leads = [
+    'ignore',
+    'disregard',
+    'forget',
+    'reveal',
+    'print',
+    'showme',
+    'repeat',
+    'youarenow',
+    'developer',
+    'jailbreak',
+  ];
+  const groups: [string, (readonly [string, InjectionFamily])[]][] = [];
+  for (const entry of SQUASHED_PHRASES) {
+    const lead = leads.find((l) => entry[0].startsWith(l)) ?? entry[0];
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last[0] === lead) last[1].push(entry);
+    else groups.push([lead, [entry]]);
+  }
+  return groups;
+})();
+
 /** Chat-template control tokens: a user has no reason to type them. */
 const CONTROL_TOKENS =
   /<\|(?:im_start|im_end|im_sep|endoftext|system|user|assistant|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text)\|>|\[\/?inst\]|<<\/?sys>>|<eot>|<sot>|<\/?s>\s{0,2}\[inst\]/g;
@@ -193,6 +225,94 @@ const RUN_ORDER =
 const DECODE_ORDER =
   /\bdecode\b[^.\n]{0,40}\b(?:run|execute|eval|follow|obey|do)\b|\b(?:run|execute|follow)\b[^.\n]{0,40}\b(?:base64|hex|rot13|encoded|decoded)\b/i;
 
+/**
+ * Literal prefilters of the costliest patterns, to skip a full regex pass over text that
+ * cannot match. Each entry is one way to match: a list of groups that must all be present,
+ * a group being satisfied by any one of its literals. Every literal is one that each match of
+ * the corresponding alternatives must contain, so a text failing the prefilter has no match
+ * and the decision is the same; a text passing it is scanned by the regex as before.
+ */
+type Prefilter = readonly (readonly (readonly string[])[])[];
+
+const mayMatch = (text: string, prefilter: Prefilter): boolean =>
+  prefilter.some((groups) => groups.every((any) => any.some((literal) => text.includes(literal))));
+
+const RECON_PREFILTER: Prefilter = [
+  [
+    [
+      'whoami',
+      '/etc/',
+      'document.cookie',
+      '=',
+      'mkfs',
+      'format c:',
+      'shutdown -',
+      'remove-item',
+      'fork',
+      ':()',
+      '777 /',
+      'curl',
+      'wget',
+      '.ssh/',
+      'id_rsa',
+      '/proc/self/',
+      'environ',
+      'printenv',
+      'drop table',
+      'rm -rf',
+      '/dev/tcp/',
+      'nc -e',
+      'mkfifo',
+      'chmod +s',
+      'delete_all',
+      'get_',
+    ],
+  ],
+];
+const SINKS_PREFILTER: Prefilter = [
+  [
+    [
+      'os.',
+      'subprocess',
+      'child_process',
+      'exec',
+      '__',
+      'globals()',
+      'runtime.getruntime',
+      '$(',
+      'sh -c',
+      'node -e',
+      'powershell',
+      'fromcharcode',
+      'fromcodepoint',
+      'base64 -d',
+      'xxd -r',
+      'privileged_',
+      'pickle.loads',
+      'javascript:',
+    ],
+  ],
+  [['eval', 'system', 'atob', 'chr'], ['(']],
+  [['python'], [' -c']],
+  [
+    ['ruby', 'perl', 'php'],
+    [' -e', ' -r'],
+  ],
+];
+const PIPE_TO_SHELL_PREFILTER: Prefilter = [[['curl', 'wget'], ['|']]];
+const DECODE_ORDER_PREFILTER: Prefilter = [
+  [['decode']],
+  [
+    ['run', 'execute', 'follow'],
+    ['base64', 'hex', 'rot13', 'encoded', 'decoded'],
+  ],
+];
+const PRINT_PROMPT_PREFILTER: Prefilter = [[['('], ['prompt', 'instructions', 'message']]];
+
+/** {@link DECODE_ORDER} on the lower-cased view. */
+const decodeOrder = (lower: string): boolean =>
+  mayMatch(lower, DECODE_ORDER_PREFILTER) && DECODE_ORDER.test(lower);
+
 type Scores = Map<InjectionRule, number>;
 
 /** Heuristic score of an attack; the tolerance absorbs float sums such as 0.7 + 0.3. */
@@ -213,15 +333,20 @@ function countMatches(pattern: RegExp, text: string, limit: number): number {
 /** Heuristic scores of the word-level views: phrases over tokens, squashed phrases. */
 function scoreWords(tokens: readonly string[], squashed: string, scores: Scores): void {
   for (const rule of PHRASES.match(tokens)) addScore(scores, rule.family, rule.weight);
-  for (const [phrase, family] of SQUASHED_PHRASES) {
-    if (squashed.includes(phrase) && (scores.get(family) ?? 0) < 1) addScore(scores, family, 1);
+  // Phrases grouped by their first word: one search rules out a whole group.
+  for (const [lead, phrases] of SQUASHED_BY_LEAD) {
+    if (!squashed.includes(lead)) continue;
+    for (const [phrase, family] of phrases) {
+      if (squashed.includes(phrase) && (scores.get(family) ?? 0) < 1) addScore(scores, family, 1);
+    }
   }
 }
 
 /** Heuristic scores of character-level patterns on the normalized text. */
 function scoreCharacters(normalized: string, lower: string, scores: Scores): void {
   if (countMatches(CONTROL_TOKENS, lower, 1) > 0) addScore(scores, 'delimiter', 1);
-  if (PRINT_PROMPT_CODE.test(lower)) addScore(scores, 'system_prompt_extraction', 1);
+  if (mayMatch(lower, PRINT_PROMPT_PREFILTER) && PRINT_PROMPT_CODE.test(lower))
+    addScore(scores, 'system_prompt_extraction', 1);
   if (foreignOverride(lower)) addScore(scores, 'override', 1);
   addScore(scores, 'delimiter', 0.6 * countMatches(FAKE_TAGS, lower, 2));
   addScore(scores, 'delimiter', 0.3 * countMatches(ROLE_HEADERS, normalized, 2));
@@ -235,13 +360,13 @@ function scoreCharacters(normalized: string, lower: string, scores: Scores): voi
     addScore(scores, 'exfiltration', (image ? 0.5 : 0.2) + (suspicious ? 0.5 : 0));
   }
 
-  const recon = countMatches(RECON, lower, 2);
-  const sinks = countMatches(SINKS, lower, 2);
+  const recon = mayMatch(lower, RECON_PREFILTER) ? countMatches(RECON, lower, 2) : 0;
+  const sinks = mayMatch(lower, SINKS_PREFILTER) ? countMatches(SINKS, lower, 2) : 0;
   let code = 0.6 * Math.min(recon, 1) + 0.2 * Math.max(0, recon - 1) + 0.4 * Math.min(sinks, 1);
   code += 0.2 * Math.max(0, sinks - 1);
-  if (PIPE_TO_SHELL.test(lower)) code += 0.8;
+  if (mayMatch(lower, PIPE_TO_SHELL_PREFILTER) && PIPE_TO_SHELL.test(lower)) code += 0.8;
   if (RUN_ORDER.test(normalized)) code += 0.4;
-  if (DECODE_ORDER.test(lower)) code += 0.5;
+  if (decodeOrder(lower)) code += 0.5;
   if (code > 0) addScore(scores, 'code_execution', code);
 }
 
@@ -287,7 +412,16 @@ const TRANSFORM_ANCHORS = [
   'previous',
 ];
 
-const hasAnchor = (letters: string): boolean => TRANSFORM_ANCHORS.some((a) => letters.includes(a));
+/**
+ * The anchors under each transform: `rot13(s)` contains `a` exactly when `s` contains
+ * `rot13(a)` (a letter-wise bijection), and `reverse(s)` contains `a` exactly when `s`
+ * contains `reverse(a)`, so the transformed text is only built when an anchor is there.
+ */
+const ROT13_ANCHORS = TRANSFORM_ANCHORS.map(rot13);
+const REVERSED_ANCHORS = TRANSFORM_ANCHORS.map((a) => reverse(a));
+
+const hasAnyOf = (letters: string, anchors: readonly string[]): boolean =>
+  anchors.some((a) => letters.includes(a));
 
 function reverse(text: string): string {
   let out = '';
@@ -310,14 +444,17 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
   // runs only when the transformed letters contain an anchor word, which plain text's
   // transforms practically never do.
   if (views.squashed.length >= 12) {
-    if (hasAnchor(rot13(views.squashed))) best = Math.max(best, transformedWordScore(rot13(views.folded)));
-    const reversedLetters = reverse(views.squashed);
-    if (hasAnchor(reversedLetters)) best = Math.max(best, transformedWordScore(reverse(views.folded)));
+    if (hasAnyOf(views.squashed, ROT13_ANCHORS)) {
+      best = Math.max(best, transformedWordScore(rot13(views.folded)));
+    }
+    if (hasAnyOf(views.squashed, REVERSED_ANCHORS)) {
+      best = Math.max(best, transformedWordScore(reverse(views.folded)));
+    }
   }
   if (best >= ATTACK_SCORE) addScore(scores, 'encoded', 1);
   else if (best > 0) addScore(scores, 'encoded', best / 2);
   // A readable payload next to an order to decode it is an attack whatever it says.
-  if (printableFound && DECODE_ORDER.test(views.lower)) addScore(scores, 'encoded', 0.5);
+  if (printableFound && decodeOrder(views.lower)) addScore(scores, 'encoded', 0.5);
 }
 
 function normalizeForRescan(text: string): string {

@@ -24,8 +24,13 @@
 const INVISIBLE =
   /\u034F|\u17B4|\u17B5|\u180B|\u180C|\u180D|\u180E|\u180F|\uFE00|\uFE01|\uFE02|\uFE03|\uFE04|\uFE05|\uFE06|\uFE07|\uFE08|\uFE09|\uFE0A|\uFE0B|\uFE0C|\uFE0D|\uFE0E|\uFE0F|[\u00AD\u061C\u115F\u1160\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0]|\uDB40[\uDC00-\uDDEF]/g;
 
+/** Any character outside ASCII (every invisible character and every NFKC change is one). */
+const NON_ASCII = /[\u0080-\uFFFF]/;
+
 /** The form forwarded to the model: NFKC, invisible and bidi control characters removed. */
 export function normalizeText(text: string): string {
+  // Plain ASCII is its own NFKC form and holds no invisible character: nothing to do.
+  if (!NON_ASCII.test(text)) return text;
   // Strip before and after NFKC: compatibility decomposition can expose nothing new of this
   // set today, but stripping first keeps NFKC from composing across a hidden joiner.
   return text.replace(INVISIBLE, '').normalize('NFKC').replace(INVISIBLE, '');
@@ -135,7 +140,6 @@ const LEET: Readonly<Record<string, string>> = {
 };
 
 const COMBINING_MARKS = /\p{M}+/gu;
-const NON_ASCII = /[\u0080-\uFFFF]/;
 /** Greek and Cyrillic capitals whose lower-case form no longer looks like the Latin letter. */
 const UPPER_HOMOGLYPHS: Readonly<Record<string, string>> = {
   Α: 'a',
