@@ -3,8 +3,8 @@
  *
  * INSERT records become `event` lines. The table is append-only, so any MODIFY or REMOVE is
  * tampering (IAM cannot force `attribute_not_exists`, so someone with a broader role could
- * still overwrite or delete): it is archived as a `tamper` line with both images and counted in
- * `AuditTamperDetected`. The one legitimate REMOVE is a TTL expiry, which DynamoDB itself
+ * still overwrite or delete): it is archived as a `tamper` line with both images and, once its
+ * batch is committed, counted in `AuditTamperDetected` (a retried batch is counted once). The one legitimate REMOVE is a TTL expiry, which DynamoDB itself
  * performs (`userIdentity` = service `dynamodb.amazonaws.com`) after `expiresAt`; the event
  * was archived when it was inserted, so expiries are not archived again.
  *
@@ -216,7 +216,8 @@ export function createAuditArchiver(
     });
     const tampered = chainRecords.filter((record) => record.line.kind === 'tamper');
     if (tampered.length > 0) {
-      deps.metrics.addMetric('AuditTamperDetected', 'Count', tampered.length);
+      // Logged on every attempt (the evidence survives a batch that never commits); counted
+      // below, once, when the batch holding the record is committed.
       deps.logger.error('Audit table tampering detected', {
         auditTamper: tampered.map((record) => ({
           recordId: record.recordId,
@@ -229,10 +230,16 @@ export function createAuditArchiver(
     const result = await appendToChain(deps.sink, chainId, chainRecords, {
       maxBatchRecords: deps.maxBatchRecords,
     });
-    const archivedEvents = chainRecords
-      .slice(0, result.committedRecords)
-      .filter((record) => record.line.kind === 'event').length;
+    // Metrics count only what this invocation committed: a failed batch that Lambda retries
+    // is counted when the retry commits it, not on every attempt. Leading records the head
+    // already holds are counted again, on purpose: they come back only when the invocation
+    // that committed them died before answering (timeout, crash), so its metrics were never
+    // flushed.
+    const committed = chainRecords.slice(0, result.committedRecords);
+    const archivedEvents = committed.filter((record) => record.line.kind === 'event').length;
     if (archivedEvents > 0) deps.metrics.addMetric('AuditEventsArchived', 'Count', archivedEvents);
+    const archivedTamper = committed.filter((record) => record.line.kind === 'tamper').length;
+    if (archivedTamper > 0) deps.metrics.addMetric('AuditTamperDetected', 'Count', archivedTamper);
     if (result.error === undefined) {
       deps.logger.info('Audit records archived', {
         chainId,

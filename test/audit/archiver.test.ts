@@ -237,6 +237,44 @@ describe('audit archiver (moto S3 with Object Lock)', () => {
     },
   );
 
+  it('counts tampering once when its batch fails and Lambda retries it (counted on commit, not per attempt)', async () => {
+    // Prepare: the first batch PUT fails, as on an S3 throttle; the retry succeeds.
+    let failBatchOnce = true;
+    const { bucket, archive, metrics, logger } = await freshArchive((sink) => ({
+      ...sink,
+      putIfAbsent: async (key, body, type) => {
+        if (key.endsWith('.jsonl.gz') && failBatchOnce) {
+          failBatchOnce = false;
+          throw new Error('SlowDown');
+        }
+        return sink.putIfAbsent(key, body, type);
+      },
+    }));
+    const [event] = manyEvents(1);
+    const image = imageOf(event!);
+    const keys = { pk: image.pk!, sk: image.sk! };
+    const records = [...insertRecords([event!]), streamRecord('REMOVE', 2, { keys, oldImage: image })];
+    const tamperCounts = () => metrics.calls.filter(([name]) => name === 'AuditTamperDetected');
+
+    // Act
+    const failed = await archive(batchOf(records));
+    const countedOnFailure = tamperCounts().length;
+    const failedIds = failed.batchItemFailures.map((f) => f.itemIdentifier);
+    const retried = await archive(
+      batchOf(records.filter((r) => failedIds.includes(r.dynamodb!.SequenceNumber!))),
+    );
+
+    // Assess
+    expect(failedIds).toEqual(records.map((r) => r.dynamodb?.SequenceNumber));
+    expect(countedOnFailure).toBe(0);
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(tamperCounts()).toEqual([['AuditTamperDetected', 'Count', 1]]);
+    // The evidence is logged on each attempt, whatever the metric says.
+    expect(logger.errors.filter(([message]) => /tampering/.test(message))).toHaveLength(2);
+    const report = await verified(bucket);
+    expect(report.tamper).toHaveLength(1);
+  });
+
   it('does not flag a TTL expiry performed by DynamoDB itself, but does flag a forged one', async () => {
     const { bucket, archive, metrics } = await freshArchive();
     const [event] = manyEvents(1, '2026-01-01T00:00:00.000Z');
