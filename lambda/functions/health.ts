@@ -1,5 +1,5 @@
 /**
- * `GET /healthz`: the load balancer's health check. Public by design, answers without
+ * `GET /healthz` (and HEAD): the load balancer's health check. Public by design, answers without
  * touching any dependency (a dependency outage must not drain every target at once).
  */
 import middy from '@middy/core';
@@ -10,7 +10,10 @@ import { type EdgeContext, httpEdge, jsonResponse, parsedRequest } from '../shar
 /** The health check's core. */
 export async function health(_event: ALBEvent, context: EdgeContext): Promise<ALBResult> {
   const request = parsedRequest(context);
-  if (request.method !== 'GET' || request.path !== '/healthz') throw new NotFoundError();
+  // HEAD too: the listener rule admits it, and uptime probes use it.
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || request.path !== '/healthz') {
+    throw new NotFoundError();
+  }
   return jsonResponse(200, { status: 'ok' });
 }
 

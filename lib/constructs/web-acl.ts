@@ -3,7 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { PROMPT_INJECTION_PHRASES } from '../edge/prompt-injection-phrases';
+import { promptInjectionRegexes } from '../edge/prompt-injection-phrases';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 /** Properties of {@link WebAcl}. */
@@ -146,7 +146,13 @@ export class WebAcl extends Construct {
                         fieldToMatch: { uriPath: {} },
                         positionalConstraint: 'STARTS_WITH',
                         searchString: '/api/v1/admin/',
-                        textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+                        // As the load balancer routes it: `/api/v1/%61dmin/`, `/api/v1/x/../admin/`
+                        // and `/API/V1/ADMIN/` must not slip past the allow-list.
+                        textTransformations: [
+                          { priority: 0, type: 'URL_DECODE' },
+                          { priority: 1, type: 'NORMALIZE_PATH' },
+                          { priority: 2, type: 'LOWERCASE' },
+                        ],
                       },
                     },
                   ],
@@ -229,11 +235,28 @@ export class WebAcl extends Construct {
     rules.push(managedGroup('AWSManagedRulesSQLiRuleSet', next()));
     if (props.botControl) {
       rules.push(
+        // API clients (SDKs, curl, machine clients) are legitimate non-browsers here: the two
+        // rules that block by user agent alone only count; verified bots and the rest block.
         managedGroup('AWSManagedRulesBotControlRuleSet', next(), {
+          overrides: ['SignalNonBrowserUserAgent', 'CategoryHttpLibrary'],
           config: [{ awsManagedRulesBotControlRuleSet: { inspectionLevel: 'COMMON' } }],
         }),
       );
     }
+    // Matched case-insensitively after decoding, so JSON escapes and URL encoding cannot
+    // split a phrase; as regex alternations to keep the rule's capacity small.
+    const aiStatements: wafv2.CfnWebACL.StatementProperty[] = promptInjectionRegexes().map((regexString) => ({
+      regexMatchStatement: {
+        fieldToMatch: { body: { oversizeHandling: 'CONTINUE' } },
+        regexString,
+        textTransformations: [
+          { priority: 0, type: 'URL_DECODE' },
+          { priority: 1, type: 'JS_DECODE' },
+          { priority: 2, type: 'LOWERCASE' },
+          { priority: 3, type: 'COMPRESS_WHITE_SPACE' },
+        ],
+      },
+    }));
     rules.push({
       name: 'AI-001-PromptInjectionPhrases',
       priority: next(),
@@ -241,23 +264,7 @@ export class WebAcl extends Construct {
         props.promptInjectionAction === 'BLOCK'
           ? { block: { customResponse: { responseCode: 400, customResponseBodyKey: BLOCKED } } }
           : { count: {} },
-      statement: {
-        orStatement: {
-          statements: PROMPT_INJECTION_PHRASES.map((phrase) => ({
-            byteMatchStatement: {
-              fieldToMatch: { body: { oversizeHandling: 'CONTINUE' } },
-              positionalConstraint: 'CONTAINS',
-              searchString: phrase,
-              textTransformations: [
-                { priority: 0, type: 'URL_DECODE' },
-                { priority: 1, type: 'JS_DECODE' },
-                { priority: 2, type: 'LOWERCASE' },
-                { priority: 3, type: 'COMPRESS_WHITE_SPACE' },
-              ],
-            },
-          })),
-        },
-      },
+      statement: aiStatements.length === 1 ? aiStatements[0]! : { orStatement: { statements: aiStatements } },
       visibilityConfig: visibility('AI-001'),
     });
 

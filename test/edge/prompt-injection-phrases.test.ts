@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   matchesPromptInjectionPhrase,
   PROMPT_INJECTION_PHRASES,
+  promptInjectionRegexes,
   transformLikeWaf,
+  WAF_REGEX_MAX_LENGTH,
 } from '../../lib/edge/prompt-injection-phrases';
 import { PROMPT_DATA_FILE, PROMPT_DATA_NOTE } from '../support/shared-data';
 
@@ -30,12 +32,25 @@ describe('WAF rule AI-001 phrases', () => {
     ['act as (a benign persona)', '{"message":"Act as a travel guide for Lisbon"}'],
     ['system design', '{"message":"Explain how a system prompt differs from a user prompt in LLM APIs"}'],
     ['ignoring noise', '{"message":"How do I ignore previous commits in git log?"}'],
+    ['tiredness', '{"message":"I am exhausted, I can\'t do anything now"}'],
+    ['a phone question', '{"message":"How can I tell if my iPhone is jailbroken?"}'],
   ])('does not match %s', (_name, body) => {
     expect(matchesPromptInjectionPhrase(body)).toBe(false);
   });
 
   it('applies the WAF transformations in order (URL decode, JS decode, lower-case, compress whitespace)', () => {
     expect(transformLikeWaf('A%20%20B\n\nC\\tD\\u0045')).toBe('a b c de');
+  });
+
+  it('packs every phrase into regexes within WAF limits that match it literally', () => {
+    const regexes = promptInjectionRegexes();
+    for (const regex of regexes) expect(regex.length).toBeLessThanOrEqual(WAF_REGEX_MAX_LENGTH);
+    for (const phrase of PROMPT_INJECTION_PHRASES) {
+      expect(regexes.filter((r) => new RegExp(r).test(`x ${phrase} y`)).length, phrase).toBeGreaterThan(0);
+    }
+    // Escaped: a phrase's punctuation is literal, not a pattern.
+    expect(promptInjectionRegexes(['a.b', 'c?d!'])).toEqual(['a\\.b|c\\?d!']);
+    expect(new RegExp(promptInjectionRegexes(['a.b'])[0]!).test('axb')).toBe(false);
   });
 
   it('keeps every phrase already in transformed form, so it can match at all', () => {

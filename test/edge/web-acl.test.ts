@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { numberAboveRegex, WebAcl, type WebAclProps } from '../../lib/constructs/web-acl';
-import { PROMPT_INJECTION_PHRASES } from '../../lib/edge/prompt-injection-phrases';
+import { promptInjectionRegexes } from '../../lib/edge/prompt-injection-phrases';
 import { configOf, ENV_NAMES } from '../support/synth';
 
 type Rule = {
@@ -100,16 +100,23 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
     expect(Object.keys(ai.Action!)).toEqual([
       config.edge.promptInjectionAction === 'BLOCK' ? 'Block' : 'Count',
     ]);
+    const regexes = promptInjectionRegexes();
     const statements = (
-      ai.Statement.OrStatement as { Statements: Array<{ ByteMatchStatement: Record<string, unknown> }> }
-    ).Statements;
-    expect(statements).toHaveLength(PROMPT_INJECTION_PHRASES.length);
-    expect(statements[0]!.ByteMatchStatement.TextTransformations).toEqual([
-      { Priority: 0, Type: 'URL_DECODE' },
-      { Priority: 1, Type: 'JS_DECODE' },
-      { Priority: 2, Type: 'LOWERCASE' },
-      { Priority: 3, Type: 'COMPRESS_WHITE_SPACE' },
-    ]);
+      regexes.length === 1
+        ? [ai.Statement]
+        : (ai.Statement.OrStatement as { Statements: Array<Record<string, unknown>> }).Statements
+    ) as Array<{ RegexMatchStatement: { RegexString: string; TextTransformations: unknown } }>;
+    expect(statements.map((st) => st.RegexMatchStatement.RegexString)).toEqual(regexes);
+    for (const statement of statements) {
+      expect(statement.RegexMatchStatement.TextTransformations).toEqual([
+        { Priority: 0, Type: 'URL_DECODE' },
+        { Priority: 1, Type: 'JS_DECODE' },
+        { Priority: 2, Type: 'LOWERCASE' },
+        { Priority: 3, Type: 'COMPRESS_WHITE_SPACE' },
+      ]);
+    }
+    // 3 WCUs per regex statement plus 10 per transformation (WAF developer guide).
+    expect(statements.length * (3 + 4 * 10)).toBeLessThanOrEqual(100);
   });
 
   it('publishes metrics and sampled requests for every rule', () => {
@@ -156,7 +163,26 @@ describe('web ACL options', () => {
     const { rules, template } = aclTemplate({ ipAllowList: ['203.0.113.0/24'], ipAllowListScope: 'admin' });
     expect(rules[1]!.Name).toBe('IpAllowList');
     expect(JSON.stringify(rules[1]!.Statement)).toContain('/api/v1/admin/');
+    // Encoded or dot-segment paths are normalized before the prefix is compared.
+    expect(JSON.stringify(rules[1]!.Statement)).toContain(
+      JSON.stringify([
+        { Priority: 0, Type: 'URL_DECODE' },
+        { Priority: 1, Type: 'NORMALIZE_PATH' },
+        { Priority: 2, Type: 'LOWERCASE' },
+      ]),
+    );
     template.hasResourceProperties('AWS::WAFv2::IPSet', { Addresses: ['203.0.113.0/24'] });
+  });
+
+  it('lets API clients through Bot Control: user-agent-only rules count', () => {
+    const { rules } = aclTemplate({ botControl: true });
+    const bot = rules.find((r) => r.Name === 'AWS-AWSManagedRulesBotControlRuleSet')!;
+    expect(
+      (bot.Statement.ManagedRuleGroupStatement as { RuleActionOverrides: unknown }).RuleActionOverrides,
+    ).toEqual([
+      { Name: 'SignalNonBrowserUserAgent', ActionToUse: { Count: {} } },
+      { Name: 'CategoryHttpLibrary', ActionToUse: { Count: {} } },
+    ]);
   });
 
   it('blocks countries outside the allow-list', () => {

@@ -384,7 +384,7 @@ describe('grantGuardedModelAccess: the statements', () => {
   it('allows the invoke actions only on the listed models and profile, only with our pinned version', () => {
     const allow = bySid('InvokeAllowedModelsWithGuardrail');
     expect(allow.Effect).toBe('Allow');
-    expect(list(allow.Action)).toEqual(MODEL_INVOKE_ACTIONS);
+    expect(list(allow.Action)).toEqual(['bedrock:InvokeModel']);
     expect([...list(allow.Resource)].sort()).toEqual(
       [HAIKU, PROFILE, SONNET_IN('eu-central-1'), SONNET_IN('eu-west-1'), SONNET_IN('eu-west-3')].sort(),
     );
@@ -461,9 +461,9 @@ describe('grantGuardedModelAccess: evaluated', () => {
       'allow',
     ],
     [
-      'ConverseStream on the listed profile with our version',
+      'ConverseStream on the listed profile with our version (the function does not stream)',
       { action: stream, resource: PROFILE, context: withGuardrail(OUR_VERSION) },
-      'allow',
+      'implicit-deny',
     ],
     [
       'the profile routing to a listed region',

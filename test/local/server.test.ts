@@ -63,6 +63,9 @@ describe('local edge (the load balancer part of local mode)', () => {
     const response = await fetch(`${base}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
+    // HEAD like the listener rule; anything else is not a health check.
+    expect((await fetch(`${base}/healthz`, { method: 'HEAD' })).status).toBe(200);
+    expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(404);
   });
 
   it('refuses the API without credentials, with a JSON error', async () => {

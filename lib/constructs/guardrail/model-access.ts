@@ -16,6 +16,9 @@ export const MODEL_INVOKE_ACTIONS: readonly string[] = [
   'bedrock:InvokeModelWithResponseStream',
 ];
 
+/** What the chat function is allowed: Converse only (it does not stream). The denies cover both. */
+export const MODEL_ALLOWED_ACTIONS: readonly string[] = ['bedrock:InvokeModel'];
+
 /** Where the models are and whose account the inference profiles are in. */
 export interface ModelArnContext {
   readonly account: string;
@@ -95,7 +98,7 @@ export function grantGuardedModelAccess(fn: ApiFunction, opts: GuardedModelAcces
     region: opts.region,
     partition: Stack.of(fn).partition,
   });
-  fn.grant('InvokeAllowedModelsWithGuardrail', [...MODEL_INVOKE_ACTIONS], resources, {
+  fn.grant('InvokeAllowedModelsWithGuardrail', [...MODEL_ALLOWED_ACTIONS], resources, {
     StringEquals: { 'bedrock:GuardrailIdentifier': guardrailIs },
   });
   fn.deny('DenyModelsWithOtherGuardrail', [...MODEL_INVOKE_ACTIONS], ['*'], {
