@@ -4,7 +4,7 @@
  * guardrail -> output validation -> seal -> audit the outcome -> persist -> respond.
  * The caller has already been authenticated and authorized by the claim check.
  */
-import type { AuditEventInput, GuardrailDecision } from '../audit/event';
+import { AUDIT_LIMITS, type AuditEventInput, type GuardrailDecision } from '../audit/event';
 import type { Principal } from '../auth/principal';
 import {
   GuardrailBlockedError,
@@ -311,22 +311,25 @@ export async function chat(
   deps.metrics.count('TokensUsed', { modelId }, reply.inputTokens + reply.outputTokens);
 
   // 8. Bedrock's own guardrail intervened: its message is the answer; nothing is stored.
+  // One decision per policy that fired, as for the local engine; a trace that names none
+  // (trace missing or unreadable) still leaves one decision, so no intervention goes uncounted.
   if (reply.guardrailIntervened) {
-    const finding: GuardrailDecision = {
-      layer: 'bedrock',
-      rule: 'bedrock-guardrail',
-      category: reply.guardrailSide ?? 'unknown',
-      action: 'block',
-    };
-    deps.metrics.count('GuardrailDecision', {
-      layer: 'bedrock',
-      category: finding.category,
-      action: 'block',
-    });
+    const named = (reply.guardrailDecisions ?? []).slice(
+      0,
+      Math.max(1, AUDIT_LIMITS.guardrailDecisions - inputVerdict.findings.length),
+    );
+    const bedrockFindings: readonly GuardrailDecision[] =
+      named.length > 0
+        ? named
+        : [{ layer: 'bedrock', rule: 'bedrock.guardrail', category: 'UNATTRIBUTED', action: 'block' }];
+    for (const f of bedrockFindings)
+      deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
+    if (bedrockFindings.some((f) => f.category === 'PROMPT_ATTACK'))
+      deps.metrics.count('PromptInjectionDetected');
     await auditChat('blocked', {
       resource,
       prompt,
-      guardrail: [...inputVerdict.findings, finding],
+      guardrail: [...inputVerdict.findings, ...bedrockFindings],
       modelId,
       inputTokens: reply.inputTokens,
       outputTokens: reply.outputTokens,

@@ -3,6 +3,7 @@
  * handlers depend only on these interfaces; adapters (DynamoDB, Bedrock, KMS, local
  * files and stand-ins) implement them.
  */
+import type { GuardrailDecision } from '../audit/event';
 
 /** Time source, injected so limits, TTLs and caches are testable. */
 export interface Clock {
@@ -64,6 +65,11 @@ export interface ModelReply {
   readonly guardrailIntervened: boolean;
   /** Which side the guardrail acted on, when it did and the trace says so. */
   readonly guardrailSide?: 'input' | 'output';
+  /**
+   * The policies the guardrail enforced, one decision per fired policy (layer `bedrock`),
+   * when it intervened and the trace names them. Identifiers only, never matched text.
+   */
+  readonly guardrailDecisions?: readonly GuardrailDecision[];
 }
 
 /**

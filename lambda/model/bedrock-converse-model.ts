@@ -1,8 +1,9 @@
 /**
  * The model in aws and hybrid mode: Bedrock Converse with our guardrail on every call
  * (DESIGN.md section 4). The guardrail runs with `trace: 'enabled'` so we can tell whether
- * it acted on the prompt or on the reply, which decides the message the user sees and the
- * audit finding. Bedrock's errors are mapped here, so no AWS detail reaches a caller.
+ * it acted on the prompt or on the reply, which decides the message the user sees, and which
+ * policies fired (content filter, denied topic, PII type, ...), which become the audit's and
+ * the metrics' decisions. Bedrock's errors are mapped here, so no AWS detail reaches a caller.
  */
 import {
   type BedrockRuntimeClient,
@@ -11,6 +12,7 @@ import {
   type GuardrailAssessment,
   type GuardrailTraceAssessment,
 } from '@aws-sdk/client-bedrock-runtime';
+import type { GuardrailDecision } from '../audit/event';
 import type { ChatModel, ModelReply, ModelRequest } from '../chat/ports';
 import { ModelThrottledError, ModelUnavailableError } from './errors';
 
@@ -111,12 +113,98 @@ export function guardrailSideOf(trace: GuardrailTraceAssessment | undefined): 'i
   return undefined;
 }
 
+/** Trace actions that mean a policy fired, as the audit trail records them; `NONE` did nothing. */
+const DECISION_ACTIONS: Readonly<Record<string, GuardrailDecision['action']>> = {
+  BLOCKED: 'block',
+  ANONYMIZED: 'mask',
+};
+
+/**
+ * Content-filter types by the category the dashboard and the local engine use: a prompt
+ * attack is `PROMPT_ATTACK` whichever layer caught it (it feeds `PromptInjectionDetected`);
+ * the harm categories keep Bedrock's names, which the local engine does not use.
+ */
+const CONTENT_CATEGORIES: Readonly<Record<string, string>> = {
+  PROMPT_ATTACK: 'PROMPT_ATTACK',
+  HATE: 'HATE',
+  INSULTS: 'INSULTS',
+  SEXUAL: 'SEXUAL',
+  VIOLENCE: 'VIOLENCE',
+  MISCONDUCT: 'MISCONDUCT',
+};
+
+/** Most Bedrock decisions kept for one reply (the audit event holds 64 in all). */
+export const MAX_BEDROCK_DECISIONS = 16;
+
+/**
+ * A trace value as a rule or category id of the audit schema (`[\w.:/-]`, no spaces): topic
+ * and regex names are the operator's own and may hold spaces or punctuation. Never the
+ * matched text: only names the guardrail's configuration gave.
+ */
+function idPart(value: string | undefined): string {
+  const id = (value ?? '')
+    .replace(/[^\w.-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 64);
+  return id === '' ? 'unnamed' : id;
+}
+
+/** The policies that fired in one assessment, as decisions of the `bedrock` layer. */
+function decisionsOf(assessment: GuardrailAssessment, into: GuardrailDecision[]): void {
+  const add = (action: string | undefined, rule: string, category: string): void => {
+    const decided = action === undefined ? undefined : DECISION_ACTIONS[action];
+    if (decided !== undefined) into.push({ layer: 'bedrock', rule, category, action: decided });
+  };
+  for (const filter of assessment.contentPolicy?.filters ?? []) {
+    const type = idPart(filter.type);
+    add(filter.action, `bedrock.content.${type}`, CONTENT_CATEGORIES[type] ?? 'CONTENT');
+  }
+  for (const topic of assessment.topicPolicy?.topics ?? [])
+    add(topic.action, `bedrock.topic.${idPart(topic.name)}`, 'TOPIC');
+  for (const word of assessment.wordPolicy?.customWords ?? []) add(word.action, 'bedrock.word', 'WORD');
+  for (const word of assessment.wordPolicy?.managedWordLists ?? [])
+    add(word.action, `bedrock.word.${idPart(word.type)}`, 'WORD');
+  for (const entity of assessment.sensitiveInformationPolicy?.piiEntities ?? [])
+    add(entity.action, `bedrock.pii.${idPart(entity.type)}`, 'PII');
+  // Custom regexes are `CUSTOM` in the local engine too.
+  for (const regex of assessment.sensitiveInformationPolicy?.regexes ?? [])
+    add(regex.action, `bedrock.regex.${idPart(regex.name)}`, 'CUSTOM');
+  for (const filter of assessment.contextualGroundingPolicy?.filters ?? [])
+    add(filter.action, `bedrock.grounding.${idPart(filter.type)}`, 'GROUNDING');
+}
+
+/**
+ * Every policy the guardrail enforced, from its trace: one decision per fired policy (a
+ * content filter, a denied topic, a PII type, a regex, the word lists, a grounding check),
+ * prompt side first, each at most once per action, at most {@link MAX_BEDROCK_DECISIONS}.
+ * Policies that only detected (`NONE`) are left out. Identifiers only: never the matched text.
+ */
+export function guardrailDecisionsOf(trace: GuardrailTraceAssessment | undefined): GuardrailDecision[] {
+  if (trace === undefined) return [];
+  const all: GuardrailDecision[] = [];
+  for (const assessment of Object.values(trace.inputAssessment ?? {})) decisionsOf(assessment, all);
+  for (const assessments of Object.values(trace.outputAssessments ?? {}))
+    for (const assessment of assessments ?? []) decisionsOf(assessment, all);
+  const seen = new Set<string>();
+  const unique: GuardrailDecision[] = [];
+  for (const decision of all) {
+    const key = `${decision.rule}|${decision.action}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(decision);
+    if (unique.length === MAX_BEDROCK_DECISIONS) break;
+  }
+  return unique;
+}
+
 function replyOf(output: ConverseCommandOutput): ModelReply {
   const content = output.output?.message?.content ?? [];
   const text = content.map((block) => block.text ?? '').join('');
   const stopReason = output.stopReason ?? 'unknown';
   const guardrailIntervened = stopReason === 'guardrail_intervened';
-  const side = guardrailIntervened ? guardrailSideOf(output.trace?.guardrail) : undefined;
+  const trace = guardrailIntervened ? output.trace?.guardrail : undefined;
+  const side = guardrailSideOf(trace);
+  const decisions = guardrailDecisionsOf(trace);
   return {
     text,
     inputTokens: output.usage?.inputTokens ?? 0,
@@ -124,6 +212,7 @@ function replyOf(output: ConverseCommandOutput): ModelReply {
     stopReason,
     guardrailIntervened,
     ...(side === undefined ? {} : { guardrailSide: side }),
+    ...(decisions.length === 0 ? {} : { guardrailDecisions: decisions }),
   };
 }
 

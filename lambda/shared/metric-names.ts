@@ -10,7 +10,7 @@ export const METRICS = {
   AuthFailure: 'AuthFailure',
   /** A valid caller was denied a route. */
   AuthzDenied: 'AuthzDenied',
-  /** The local engine blocked a prompt as injection or jailbreak. */
+  /** A prompt was blocked as injection or jailbreak (local engine, or Bedrock's PROMPT_ATTACK filter). */
   PromptInjectionDetected: 'PromptInjectionDetected',
   /** Any guardrail decision (dimensions: layer, category, action). */
   GuardrailDecision: 'GuardrailDecision',

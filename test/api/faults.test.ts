@@ -40,6 +40,7 @@ beforeEach(() => {
   api.standIn.behave((call) => ({ reply: `echo: ${call.body.messages.at(-1)?.content[0]?.text ?? ''}` }));
   api.faults.clear();
   api.faults.hits.length = 0;
+  api.metrics.length = 0;
 });
 
 let userCounter = 0;
@@ -829,11 +830,80 @@ describe('guardrails', () => {
 
       expect(expectError(result, 422, 'guardrail_blocked')).toBe(message);
       expect(result.body).not.toContain('jane@example.com');
+      expect(result.body).not.toMatch(/PROMPT_ATTACK|EMAIL|bedrock\./);
       expect(api.standIn.calls).toHaveLength(1);
-      expect(await blockedEvents(ada.sub)).toHaveLength(1);
+      const events = await blockedEvents(ada.sub);
+      expect(events).toHaveLength(1);
       expect(await conversationItems(ada.sub)).toEqual([]);
+      // The stand-in's traces: a prompt attack on input, an email address on output.
+      const [rule, category] =
+        side === 'input' ? ['bedrock.content.PROMPT_ATTACK', 'PROMPT_ATTACK'] : ['bedrock.pii.EMAIL', 'PII'];
+      expect(events[0]?.details.guardrail).toEqual([{ layer: 'bedrock', rule, category, action: 'block' }]);
+      expect(api.metrics).toContainEqual({
+        name: 'GuardrailDecision',
+        dimensions: { layer: 'bedrock', category, action: 'block' },
+        value: 1,
+      });
+      expect(api.metrics.filter((m) => m.name === 'PromptInjectionDetected')).toHaveLength(
+        side === 'input' ? 1 : 0,
+      );
     },
   );
+
+  it('records each policy a Bedrock intervention names, by category, behind the same message', async () => {
+    const ada = newUser();
+    api.standIn.behave(() => ({
+      guardrail: 'output',
+      blockedMessage: 'Bedrock says: topic Competitors blocked',
+      assessments: {
+        input: {},
+        output: [
+          {
+            topicPolicy: {
+              topics: [{ name: 'Competitors', type: 'DENY', action: 'BLOCKED', detected: true }],
+            },
+            contentPolicy: {
+              filters: [
+                {
+                  type: 'INSULTS',
+                  confidence: 'HIGH',
+                  filterStrength: 'HIGH',
+                  action: 'BLOCKED',
+                  detected: true,
+                },
+                { type: 'HATE', confidence: 'LOW', filterStrength: 'HIGH', action: 'NONE', detected: false },
+              ],
+            },
+            sensitiveInformationPolicy: {
+              piiEntities: [{ match: '+1 555 0100', type: 'PHONE', action: 'ANONYMIZED', detected: true }],
+              regexes: [],
+            },
+          },
+        ],
+      },
+    }));
+
+    const result = await api.chat(chatEvent(ada.token, { message: 'tell me about the market' }));
+
+    expect(expectError(result, 422, 'guardrail_blocked')).toBe(blockedOutput);
+    expect(result.body).not.toMatch(/Competitors|INSULTS|PHONE|555/);
+    const events = await blockedEvents(ada.sub);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.details.guardrail).toEqual([
+      { layer: 'bedrock', rule: 'bedrock.content.INSULTS', category: 'INSULTS', action: 'block' },
+      { layer: 'bedrock', rule: 'bedrock.topic.Competitors', category: 'TOPIC', action: 'block' },
+      { layer: 'bedrock', rule: 'bedrock.pii.PHONE', category: 'PII', action: 'mask' },
+    ]);
+    expect(JSON.stringify(events)).not.toContain('555');
+    const decisions = api.metrics.filter((m) => m.name === 'GuardrailDecision').map((m) => m.dimensions);
+    expect(decisions).toEqual([
+      { layer: 'bedrock', category: 'INSULTS', action: 'block' },
+      { layer: 'bedrock', category: 'TOPIC', action: 'block' },
+      { layer: 'bedrock', category: 'PII', action: 'mask' },
+    ]);
+    expect(api.metrics.some((m) => m.name === 'PromptInjectionDetected')).toBe(false);
+    expect(await conversationItems(ada.sub)).toEqual([]);
+  });
 
   it('withholds a reply that leaks the confidential marker of the system prompt', async () => {
     const ada = newUser();

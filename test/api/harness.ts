@@ -159,7 +159,16 @@ export interface Api {
   now(): number;
   /** The chat function's services (its cipher, to open what it stored). */
   readonly chatServices: Services;
+  /** Metrics the functions counted (EMF in AWS), oldest first; a test may empty it. */
+  readonly metrics: RecordedMetric[];
   stop(): Promise<void>;
+}
+
+/** One metric a function counted. */
+export interface RecordedMetric {
+  readonly name: string;
+  readonly dimensions?: Readonly<Record<string, string>>;
+  readonly value: number;
 }
 
 /** Calls a function as the Lambda runtime does. */
@@ -222,7 +231,13 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     jwks: jwksOf(signingKey),
     clientIds: [TEST_CLIENT_ID],
   });
-  const count = () => undefined;
+  const metrics: RecordedMetric[] = [];
+  const count = (name: string, value = 1) => {
+    metrics.push({ name, value });
+  };
+  const countWith = (name: string, dimensions: Record<string, string>, value = 1) => {
+    metrics.push({ name, dimensions, value });
+  };
 
   /** What createAwsCommon builds for one function. */
   const common = () => {
@@ -262,7 +277,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
       base: { claimCheck: base.claimCheck, audit: base.audit },
       apiKeyStore: base.apiKeyStore,
       count,
-      countWith: () => undefined,
+      countWith,
       clock,
     });
 
@@ -312,6 +327,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     faults,
     signingKey,
     chatServices,
+    metrics,
     advance: (ms) => {
       offset += ms;
     },
@@ -416,6 +432,7 @@ export async function auditEvents(api: Pick<Api, 'dynamo' | 'tables'>): Promise<
     actor: { sub?: string };
     resource: string;
     requestId: string;
+    details: { guardrail?: Array<{ layer: string; rule: string; category: string; action: string }> };
   }>
 > {
   return (await scanAll(api.dynamo, api.tables.audit)).map((item) => JSON.parse(item.event?.S ?? '{}'));

@@ -5,7 +5,12 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelRequest } from '../../lambda/chat/ports';
-import { createBedrockChatModel, guardrailSideOf } from '../../lambda/model/bedrock-converse-model';
+import {
+  createBedrockChatModel,
+  guardrailDecisionsOf,
+  guardrailSideOf,
+  MAX_BEDROCK_DECISIONS,
+} from '../../lambda/model/bedrock-converse-model';
 import { ModelThrottledError, ModelUnavailableError } from '../../lambda/model/errors';
 import { RateLimitedError, ServiceUnavailableError } from '../../lambda/shared/errors';
 import { errorResponse } from '../../lambda/shared/http';
@@ -108,8 +113,135 @@ describe('Bedrock Converse model (against the wire-compatible stand-in)', () => 
         guardrailSide: side,
       });
       expect(reply.outputTokens).toBe(side === 'input' ? 0 : 3);
+      // The stand-in's default traces: a prompt attack on input, an email address on output.
+      expect(reply.guardrailDecisions).toEqual(
+        side === 'input'
+          ? [
+              {
+                layer: 'bedrock',
+                rule: 'bedrock.content.PROMPT_ATTACK',
+                category: 'PROMPT_ATTACK',
+                action: 'block',
+              },
+            ]
+          : [{ layer: 'bedrock', rule: 'bedrock.pii.EMAIL', category: 'PII', action: 'block' }],
+      );
     },
   );
+
+  it('names every policy the trace says fired, one decision each, without the matched text', async () => {
+    standIn.behave(() => ({
+      guardrail: 'output',
+      assessments: {
+        input: {
+          contentPolicy: {
+            filters: [
+              {
+                type: 'PROMPT_ATTACK',
+                confidence: 'LOW',
+                filterStrength: 'HIGH',
+                action: 'NONE',
+                detected: false,
+              },
+            ],
+          },
+          // A masked prompt went on to the model; the reply was then blocked.
+          sensitiveInformationPolicy: {
+            piiEntities: [{ match: 'Jane Doe', type: 'NAME', action: 'ANONYMIZED', detected: true }],
+            regexes: [],
+          },
+        },
+        output: [
+          {
+            topicPolicy: {
+              topics: [{ name: 'Investment advice!', type: 'DENY', action: 'BLOCKED', detected: true }],
+            },
+            contentPolicy: {
+              filters: [
+                {
+                  type: 'HATE',
+                  confidence: 'HIGH',
+                  filterStrength: 'HIGH',
+                  action: 'BLOCKED',
+                  detected: true,
+                },
+                {
+                  type: 'INSULTS',
+                  confidence: 'LOW',
+                  filterStrength: 'HIGH',
+                  action: 'NONE',
+                  detected: true,
+                },
+              ],
+            },
+            wordPolicy: {
+              customWords: [{ match: 'frobnicate', action: 'BLOCKED', detected: true }],
+              managedWordLists: [{ match: 'darn', type: 'PROFANITY', action: 'BLOCKED', detected: true }],
+            },
+            sensitiveInformationPolicy: {
+              piiEntities: [
+                { match: 'jane@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true },
+                { match: '+1 555 0100', type: 'PHONE', action: 'BLOCKED', detected: true },
+              ],
+              regexes: [
+                {
+                  name: 'ticket id',
+                  match: 'TCK-12345',
+                  regex: 'TCK-\\d+',
+                  action: 'ANONYMIZED',
+                  detected: true,
+                },
+              ],
+            },
+          },
+          {
+            // A second output assessment repeats a policy: it is recorded once.
+            sensitiveInformationPolicy: {
+              piiEntities: [
+                { match: 'joe@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true },
+              ],
+              regexes: [],
+            },
+            contextualGroundingPolicy: {
+              filters: [{ type: 'GROUNDING', threshold: 0.7, score: 0.2, action: 'BLOCKED', detected: true }],
+            },
+          },
+        ],
+      },
+    }));
+
+    const reply = await model().converse(REQUEST);
+
+    expect(standIn.calls[0]?.body.guardrailConfig?.trace).toBe('enabled');
+    expect(reply.guardrailSide).toBe('output');
+    const bedrock = (rule: string, category: string, action: 'block' | 'mask') => ({
+      layer: 'bedrock',
+      rule,
+      category,
+      action,
+    });
+    expect(reply.guardrailDecisions).toEqual([
+      bedrock('bedrock.pii.NAME', 'PII', 'mask'),
+      bedrock('bedrock.content.HATE', 'HATE', 'block'),
+      bedrock('bedrock.topic.Investment_advice', 'TOPIC', 'block'),
+      bedrock('bedrock.word', 'WORD', 'block'),
+      bedrock('bedrock.word.PROFANITY', 'WORD', 'block'),
+      bedrock('bedrock.pii.EMAIL', 'PII', 'mask'),
+      bedrock('bedrock.pii.PHONE', 'PII', 'block'),
+      bedrock('bedrock.regex.ticket_id', 'CUSTOM', 'mask'),
+      bedrock('bedrock.grounding.GROUNDING', 'GROUNDING', 'block'),
+    ]);
+    const recorded = JSON.stringify(reply.guardrailDecisions);
+    for (const matched of ['Jane', 'jane@', 'joe@', '555', 'TCK-', 'frobnicate', 'darn']) {
+      expect(recorded).not.toContain(matched);
+    }
+  });
+
+  it('names no policy when the guardrail did not intervene, whatever the trace holds', async () => {
+    const reply = await model().converse(REQUEST);
+    expect(reply.guardrailIntervened).toBe(false);
+    expect(reply.guardrailDecisions).toBeUndefined();
+  });
 
   it.each<[keyof typeof CONVERSE_ERRORS, number, string, string, new (...args: never[]) => Error]>([
     ['ThrottlingException', 429, 'rate_limited', '2', ModelThrottledError],
@@ -254,5 +386,68 @@ describe('guardrailSideOf', () => {
     ],
   ])('%s → %s', (_, trace, side) => {
     expect(guardrailSideOf(trace)).toBe(side);
+  });
+});
+
+describe('guardrailDecisionsOf', () => {
+  it('is empty without a trace or when nothing was enforced', () => {
+    expect(guardrailDecisionsOf(undefined)).toEqual([]);
+    expect(
+      guardrailDecisionsOf({
+        inputAssessment: {
+          g: { contentPolicy: { filters: [{ type: 'VIOLENCE', confidence: 'MEDIUM', action: 'NONE' }] } },
+        },
+      }),
+    ).toEqual([]);
+  });
+
+  it('maps each content filter type to its category, PROMPT_ATTACK included', () => {
+    const types = ['PROMPT_ATTACK', 'HATE', 'INSULTS', 'SEXUAL', 'VIOLENCE', 'MISCONDUCT'] as const;
+    const decisions = guardrailDecisionsOf({
+      inputAssessment: {
+        g: {
+          contentPolicy: {
+            filters: types.map((type) => ({ type, confidence: 'HIGH' as const, action: 'BLOCKED' as const })),
+          },
+        },
+      },
+    });
+    expect(decisions.map((d) => [d.rule, d.category])).toEqual(types.map((t) => [`bedrock.content.${t}`, t]));
+  });
+
+  it('keeps rule ids within the audit schema for any topic or regex name, and an unknown filter type as CONTENT', () => {
+    const decisions = guardrailDecisionsOf({
+      inputAssessment: {
+        g: {
+          topicPolicy: {
+            topics: [
+              { name: ' ¿Médical@advice? ', type: 'DENY', action: 'BLOCKED' },
+              { name: '', type: 'DENY', action: 'BLOCKED' },
+            ],
+          },
+          contentPolicy: {
+            filters: [{ type: 'NEW_FILTER' as never, confidence: 'HIGH', action: 'BLOCKED' }],
+          },
+        },
+      },
+    });
+    expect(decisions.map((d) => d.rule)).toEqual([
+      'bedrock.content.NEW_FILTER',
+      'bedrock.topic.M_dical_advice',
+      'bedrock.topic.unnamed',
+    ]);
+    expect(decisions[0]?.category).toBe('CONTENT');
+    for (const d of decisions) expect(d.rule).toMatch(/^[\w.:/-]{1,128}$/);
+  });
+
+  it(`keeps at most ${MAX_BEDROCK_DECISIONS} decisions`, () => {
+    const topics = Array.from({ length: 40 }, (_, i) => ({
+      name: `t${i}`,
+      type: 'DENY' as const,
+      action: 'BLOCKED' as const,
+    }));
+    const decisions = guardrailDecisionsOf({ inputAssessment: { g: { topicPolicy: { topics } } } });
+    expect(decisions).toHaveLength(MAX_BEDROCK_DECISIONS);
+    expect(decisions[0]?.rule).toBe('bedrock.topic.t0');
   });
 });

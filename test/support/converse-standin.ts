@@ -10,7 +10,7 @@
  * - a reply with `output.message`, `stopReason`, `usage`, `metrics`;
  * - guardrail intervention: `stopReason: "guardrail_intervened"`, the guardrail's blocked
  *   message as the text, and with `trace: "enabled"` a `trace.guardrail` whose input
- *   assessment or output assessments carry the policy that acted;
+ *   assessment or output assessments carry the policy that acted (a test can script them);
  * - errors as AWS sends them: the HTTP status, an `x-amzn-errortype` header (with the
  *   `:http://internal.amazon.com/...` suffix AWS appends) and `{ "message" }`.
  *
@@ -56,10 +56,27 @@ export const CONVERSE_ERRORS = {
   ValidationException: 400,
 } as const;
 
+/** One guardrail's assessment in a trace (`contentPolicy`, `topicPolicy`, ...), JSON as on the wire. */
+export type GuardrailAssessmentJson = Readonly<Record<string, unknown>>;
+
+/** The input assessment and output assessments a scripted intervention returns in its trace. */
+export interface GuardrailAssessments {
+  readonly input?: GuardrailAssessmentJson;
+  readonly output?: readonly GuardrailAssessmentJson[];
+}
+
 /** What the stand-in does with one call. */
 export type ConverseBehaviour =
   | { readonly reply: string; readonly stopReason?: 'end_turn' | 'max_tokens' }
-  | { readonly guardrail: 'input' | 'output'; readonly blockedMessage?: string }
+  | {
+      readonly guardrail: 'input' | 'output';
+      readonly blockedMessage?: string;
+      /**
+       * The assessments of the trace, as Converse's JSON has them (default: a PROMPT_ATTACK
+       * block on input, an EMAIL block on output). Each gets the invocation metrics added.
+       */
+      readonly assessments?: GuardrailAssessments;
+    }
   | { readonly error: keyof typeof CONVERSE_ERRORS; readonly message?: string }
   /** Answers only after `ms` (or never, when the client gives up first). */
   | { readonly delayMs: number; readonly next: ConverseBehaviour };
@@ -151,10 +168,18 @@ function promptWords(body: ConverseBody): number {
 }
 
 /** A guardrail trace as Converse returns it with `trace: "enabled"`. */
-function guardrailTrace(side: 'input' | 'output', guardrailId: string) {
+function guardrailTrace(side: 'input' | 'output', guardrailId: string, scripted?: GuardrailAssessments) {
   const metrics = {
     invocationMetrics: { guardrailProcessingLatency: 120, usage: { contentPolicyUnits: 1 } },
   };
+  if (scripted !== undefined) {
+    return {
+      inputAssessment: { [guardrailId]: { ...scripted.input, ...metrics } },
+      ...(scripted.output === undefined
+        ? {}
+        : { outputAssessments: { [guardrailId]: scripted.output.map((a) => ({ ...a, ...metrics })) } }),
+    };
+  }
   if (side === 'input') {
     return {
       inputAssessment: {
@@ -227,7 +252,15 @@ export async function startConverseStandIn(options: ConverseStandInOptions): Pro
         usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
         metrics: { latencyMs: 5 },
         ...(traced
-          ? { trace: { guardrail: guardrailTrace(behaviour.guardrail, options.guardrail.identifier) } }
+          ? {
+              trace: {
+                guardrail: guardrailTrace(
+                  behaviour.guardrail,
+                  options.guardrail.identifier,
+                  behaviour.assessments,
+                ),
+              },
+            }
           : {}),
       });
       return;
