@@ -23,10 +23,9 @@ export const MAX_CANDIDATE_CHARS = 4096;
 /** Total encoded characters decoded per message. */
 export const DECODE_BUDGET_CHARS = 16_384;
 
-// The lookbehinds start a candidate only at the beginning of a run, so a word shorter than
-// the minimum is scanned once, not once per position.
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}/g;
-const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}/g;
+// Base64 runs (`(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}`) and hex runs
+// (`(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}`) are found by one hand-written pass
+// ({@link hexAndBase64Runs}); the other candidates by regexes.
 const HEX_SPACED = /(?:[0-9A-Fa-f]{2}[ :]){7,}[0-9A-Fa-f]{2}/g;
 const HEX_ESCAPED = /(?:\\x[0-9A-Fa-f]{2}){4,}/g;
 const URL_ESCAPE = /%[0-9A-Fa-f]{2}/g;
@@ -34,6 +33,67 @@ const URL_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 const MIN_URL_ESCAPES = 3;
 const DECIMAL_CODES = /(?:\b\d{2,3}[ \t]{0,2},[ \t]{0,2}){3,}\d{2,3}\b/g;
 const BINARY_CODES = /(?:[01]{8}[^01\n]{1,4}){3,}[01]{8}/g;
+
+/** ASCII lookup tables of the base64 (standard and URL-safe) and hex alphabets. */
+const BASE64_CHARS = asciiTable(/[A-Za-z0-9+/_-]/);
+const HEX_CHARS = asciiTable(/[0-9A-Fa-f]/);
+
+function asciiTable(pattern: RegExp): Uint8Array {
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) table[c] = pattern.test(String.fromCharCode(c)) ? 1 : 0;
+  return table;
+}
+
+const inTable = (table: Uint8Array, c: number): boolean => c < 128 && table[c] === 1;
+
+/**
+ * Maximal runs of `table` characters of at least `min` characters inside `[from, to)`, as
+ * flat `[start, end)` pairs. One pass, no regex: the runs base64 and hex candidates start from.
+ */
+function classRuns(text: string, table: Uint8Array, min: number, from: number, to: number): number[] {
+  const runs: number[] = [];
+  let i = from;
+  while (i < to) {
+    if (!inTable(table, text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    i++;
+    while (i < to && inTable(table, text.charCodeAt(i))) i++;
+    if (i - start >= min) runs.push(start, i);
+  }
+  return runs;
+}
+
+/**
+ * Hex and base64 candidates, each in text order: the matches the regexes
+ * `(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}` and `(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}`
+ * would find. The lookbehinds pin a match to the start of a run, so a hex match is a maximal
+ * hex run of 16 or more characters cut to an even length, and a base64 match a maximal
+ * base64 run of 16 or more plus up to two `=`. Exported for tests. Hex
+ * characters are base64 characters, so hex runs of 16 are only looked for inside base64
+ * runs of 16 (whose ends are not base64, so not hex, characters either).
+ */
+export function hexAndBase64Runs(text: string): { hex: string[]; base64: string[] } {
+  const hex: string[] = [];
+  const base64: string[] = [];
+  const runs = classRuns(text, BASE64_CHARS, 16, 0, text.length);
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    let end = runs[r + 1] as number;
+    const inner = classRuns(text, HEX_CHARS, 16, start, end);
+    for (let h = 0; h < inner.length; h += 2) {
+      const hexStart = inner[h] as number;
+      const hexEnd = inner[h + 1] as number;
+      hex.push(text.slice(hexStart, hexEnd - ((hexEnd - hexStart) % 2)));
+    }
+    if (text.charCodeAt(end) === 61) end++;
+    if (text.charCodeAt(end) === 61) end++;
+    base64.push(text.slice(start, end));
+  }
+  return { hex, base64 };
+}
 
 /** Share of characters that must be printable for a decoding to count as text. */
 const PRINTABLE_SHARE = 0.9;
@@ -143,22 +203,25 @@ export function decodePayloads(text: string): DecodedPayload[] {
     if (looksLikeText(decoded)) found.push({ encoding, text: decoded });
   };
 
-  for (const m of text.matchAll(HEX_RUN)) {
+  const runs = hexAndBase64Runs(text);
+  for (const match of runs.hex) {
     if (budget <= 0) break;
-    const run = take(m[0]);
+    const run = take(match);
     add('hex', decodeHexPairs(run.slice(0, run.length - (run.length % 2))));
   }
   for (const pattern of [HEX_SPACED, HEX_ESCAPED]) {
+    // Every `\xNN` escape contains a backslash.
+    if (pattern === HEX_ESCAPED && !text.includes('\\')) continue;
     for (const m of text.matchAll(pattern)) {
       if (budget <= 0) break;
       add('hex', decodeHexPairs(take(m[0]).replace(/\\x|[ :]/g, '')));
     }
   }
-  for (const m of text.matchAll(BASE64_RUN)) {
+  for (const match of runs.base64) {
     if (budget <= 0) break;
     // A hex run is also valid base64; it was decoded as hex above.
-    if (/^[0-9A-Fa-f]+$/.test(m[0]) || !base64Plausible(m[0])) continue;
-    add('base64', decodeBase64(take(m[0])));
+    if (/^[0-9A-Fa-f]+$/.test(match) || !base64Plausible(match)) continue;
+    add('base64', decodeBase64(take(match)));
   }
   for (const m of text.matchAll(DECIMAL_CODES)) {
     if (budget <= 0) break;

@@ -9,6 +9,7 @@
  * gaps (phrases.ts), character-level patterns are regexes whose repetitions are bounded or
  * a single character class, and decoding is capped per message (encodings.ts).
  */
+import { containsLiteral } from './bigrams';
 import { featureBuckets, type LinearModel, logit, sigmoid, unpackWeights } from './classifier';
 import { decodePayloads, rot13 } from './encodings';
 import { INJECTION_PHRASES, type InjectionFamily } from './injection-lexicon';
@@ -129,7 +130,7 @@ const FOREIGN_OVERRIDE_ASCII: readonly [readonly string[], readonly string[]][] 
 function foreignOverride(lower: string): boolean {
   for (const [verbs, nouns] of NON_ASCII.test(lower) ? FOREIGN_OVERRIDE : FOREIGN_OVERRIDE_ASCII) {
     for (const verb of verbs) {
-      let at = lower.indexOf(verb);
+      let at = containsLiteral(lower, verb) ? lower.indexOf(verb) : -1;
       // Bounded: at most a few occurrences of one verb are checked per message.
       for (let tries = 0; at !== -1 && tries < 8; tries++) {
         const window = lower.slice(Math.max(0, at - 40), at + verb.length + 60);
@@ -235,7 +236,7 @@ const DECODE_ORDER =
 type Prefilter = readonly (readonly (readonly string[])[])[];
 
 const mayMatch = (text: string, prefilter: Prefilter): boolean =>
-  prefilter.some((groups) => groups.every((any) => any.some((literal) => text.includes(literal))));
+  prefilter.some((groups) => groups.every((any) => any.some((literal) => containsLiteral(text, literal))));
 
 const RECON_PREFILTER: Prefilter = [
   [
@@ -335,7 +336,7 @@ function scoreWords(tokens: readonly string[], squashed: string, scores: Scores)
   for (const rule of PHRASES.match(tokens)) addScore(scores, rule.family, rule.weight);
   // Phrases grouped by their first word: one search rules out a whole group.
   for (const [lead, phrases] of SQUASHED_BY_LEAD) {
-    if (!squashed.includes(lead)) continue;
+    if (!containsLiteral(squashed, lead)) continue;
     for (const [phrase, family] of phrases) {
       if (squashed.includes(phrase) && (scores.get(family) ?? 0) < 1) addScore(scores, family, 1);
     }
@@ -421,7 +422,7 @@ const ROT13_ANCHORS = TRANSFORM_ANCHORS.map(rot13);
 const REVERSED_ANCHORS = TRANSFORM_ANCHORS.map((a) => reverse(a));
 
 const hasAnyOf = (letters: string, anchors: readonly string[]): boolean =>
-  anchors.some((a) => letters.includes(a));
+  anchors.some((a) => containsLiteral(letters, a));
 
 function reverse(text: string): string {
   let out = '';
