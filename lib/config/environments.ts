@@ -35,7 +35,9 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     alertEmails: ['omnichat-alerts-dev@example.com'],
     allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'GOVERNANCE', archiveRetentionDays: 30, tableRetentionDays: 30 },
-    backup: { enabled: true, retentionDays: 7, vaultLock: false },
+    // Dev data is disposable (removalPolicy destroy) and PITR still covers 35 days; the
+    // Backup plan with its own key and vault is for staging and prod (docs/restore.md).
+    backup: { enabled: false, retentionDays: 7, vaultLock: false },
     // Developers' test scripts fail sign-ins and hit functions with bad input on purpose;
     // staging and prod keep the seed thresholds (lib/config/monitoring-config.ts).
     monitoring: { thresholds: { authFailuresPer5Min: 20, lambdaErrorsPer5Min: 10 } },

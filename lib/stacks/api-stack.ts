@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -311,6 +311,9 @@ export class ApiStack extends Stack {
         { name: 'Admin', pathPatterns: ['/api/v1/admin/*'], target: admin.function },
       ],
     });
+
+    // Point the host name (config edge.hostName) at this name (CNAME, or a Route 53 alias).
+    new CfnOutput(this, 'LoadBalancerDnsName', { value: this.edge.loadBalancer.loadBalancerDnsName });
 
     this.functions = { health, keys, chat, history, admin, web, auditArchiver };
   }

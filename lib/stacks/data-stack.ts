@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/schema';
@@ -63,6 +63,15 @@ export class DataStack extends Stack {
       accessLogsBucket: this.accessLogs.bucket,
       removalPolicy,
     });
+    if (!config.backup.enabled) {
+      const reason = `Backups are off in ${config.name} by configuration (backup.enabled): its data is disposable test data deleted with the stack, and point-in-time recovery (35 days) stays on. Staging and prod tables are in the AWS Backup plan, in a vault with its own CMK (docs/restore.md).`;
+      for (const table of this.tables.byId.values()) {
+        Validations.of(table).acknowledge(
+          { id: 'HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan', reason },
+          { id: 'NIST.800.53.R5::NIST.800.53.R5-DynamoDBInBackupPlan', reason },
+        );
+      }
+    }
     if (config.backup.enabled) {
       this.backups = new Backups(this, 'Backups', {
         envName: config.name,

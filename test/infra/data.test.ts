@@ -98,33 +98,41 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
     }
   });
 
-  it('backs tables and the archive up daily into a vault with its own rotating key', () => {
-    template.hasResourceProperties('AWS::Backup::BackupPlan', {
-      BackupPlan: {
-        BackupPlanRule: [
-          Match.objectLike({
-            RuleName: 'daily',
-            Lifecycle: { DeleteAfterDays: config.backup.retentionDays },
-          }),
-        ],
-      },
-    });
-    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/omnichat/${envName}/backup` });
-    template.hasResourceProperties('AWS::Backup::BackupVault', {
-      EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BackupsBackupKey'), 'Arn'] },
-      ...(config.backup.vaultLock
-        ? { LockConfiguration: { MinRetentionDays: config.backup.retentionDays, ChangeableForDays: 3 } }
-        : {}),
-    });
-    if (!config.backup.vaultLock) {
-      const [, vault] = ofType('AWS::Backup::BackupVault')[0]!;
-      expect(vault.Properties.LockConfiguration).toBeUndefined();
-    }
-    const [, selection] = ofType('AWS::Backup::BackupSelection')[0]!;
-    const selected = JSON.stringify(selection.Properties);
-    for (const schema of allTables) expect(selected).toContain(`Tables${schema.id}`);
-    expect(selected).toContain('AuditArchiveBucket');
+  it('has a backup plan outside dev only', () => {
+    expect(config.backup.enabled).toBe(envName !== 'dev');
+    template.resourceCountIs('AWS::Backup::BackupPlan', config.backup.enabled ? 1 : 0);
   });
+
+  it.runIf(config.backup.enabled)(
+    'backs tables and the archive up daily into a vault with its own rotating key',
+    () => {
+      template.hasResourceProperties('AWS::Backup::BackupPlan', {
+        BackupPlan: {
+          BackupPlanRule: [
+            Match.objectLike({
+              RuleName: 'daily',
+              Lifecycle: { DeleteAfterDays: config.backup.retentionDays },
+            }),
+          ],
+        },
+      });
+      template.hasResourceProperties('AWS::KMS::Alias', { AliasName: `alias/omnichat/${envName}/backup` });
+      template.hasResourceProperties('AWS::Backup::BackupVault', {
+        EncryptionKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BackupsBackupKey'), 'Arn'] },
+        ...(config.backup.vaultLock
+          ? { LockConfiguration: { MinRetentionDays: config.backup.retentionDays, ChangeableForDays: 3 } }
+          : {}),
+      });
+      if (!config.backup.vaultLock) {
+        const [, vault] = ofType('AWS::Backup::BackupVault')[0]!;
+        expect(vault.Properties.LockConfiguration).toBeUndefined();
+      }
+      const [, selection] = ofType('AWS::Backup::BackupSelection')[0]!;
+      const selected = JSON.stringify(selection.Properties);
+      for (const schema of allTables) expect(selected).toContain(`Tables${schema.id}`);
+      expect(selected).toContain('AuditArchiveBucket');
+    },
+  );
 
   it('retains every stateful resource outside dev', () => {
     for (const [, r] of Object.entries(resources)) {
@@ -156,8 +164,7 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
     expect(stateful).toEqual([
       'AccessLogsBucketCD784A59',
       'AuditArchiveBucketDB93AD31',
-      'BackupsBackupKeyE1E8D710',
-      'BackupsVault1F11AFCC',
+      ...(config.backup.enabled ? ['BackupsBackupKeyE1E8D710', 'BackupsVault1F11AFCC'] : []),
       'KeysAuditKey155B718A',
       'KeysDataKey8F3FE3A4',
       'KeysLogsKeyD24E82DB',
