@@ -39,7 +39,7 @@ export class MonitoringStack extends Stack {
       tables: allTables.map((schema) => data.table(schema)),
       userPool: {
         userPoolId: identity.userPool.userPoolId,
-        clientIds: identity.allowedClientIds.slice(0, 5),
+        clientIds: identity.allowedClientIds,
       },
       auditArchiver: {
         function: api.functions.auditArchiver!.function,

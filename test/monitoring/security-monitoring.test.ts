@@ -562,11 +562,14 @@ describe('SecurityMonitoring options', () => {
       /function name "Keys Fn" must be the function's service name/,
     ],
     [
-      'six user-pool clients',
-      () => ({
-        userPool: { userPoolId: 'eu-central-1_Example1', clientIds: ['a', 'b', 'c', 'd', 'e', 'f'] },
-      }),
-      /userPool.clientIds must list 1 to 5 clients, got 6/,
+      'a user pool without clients',
+      () => ({ userPool: { userPoolId: 'eu-central-1_Example1', clientIds: [] } }),
+      /userPool.clientIds must list at least one client/,
+    ],
+    [
+      'a user-pool client listed twice',
+      () => ({ userPool: { userPoolId: 'eu-central-1_Example1', clientIds: ['a', 'b', 'a'] } }),
+      /userPool.clientIds must be distinct/,
     ],
     [
       'an imported log group',
@@ -578,6 +581,39 @@ describe('SecurityMonitoring options', () => {
   ])('refuses %s with a clear message', (_what, props, message) => {
     const f = monitoredStack();
     expect(() => monitoredStackWith(f, props(f))).toThrow(message);
+  });
+
+  it('watches every user-pool client: one sign-in alarm per 5 clients (at most 10 metrics each), all in the security composite', () => {
+    // Prepare: 12 clients, more than one metric-math alarm may read (10 metrics, 2 per client).
+    const clientIds = Array.from({ length: 12 }, (_, i) => `client${String(i + 1).padStart(2, '0')}`);
+    const f = monitoredStack({ props: { userPool: { userPoolId: 'eu-central-1_Example1', clientIds } } });
+    const template = Template.fromStack(f.stack);
+
+    // Assess
+    const ids = Object.keys(f.monitoring.alarms).filter((id) => id.startsWith('CognitoSignInFailures'));
+    expect(ids).toEqual(['CognitoSignInFailures', 'CognitoSignInFailures2', 'CognitoSignInFailures3']);
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    const watched: string[] = [];
+    for (const id of ids) {
+      const alarm = alarms[f.logicalId(f.monitoring.alarms[id]!.alarm)]!;
+      const metrics = alarm.Properties.Metrics as {
+        MetricStat?: { Metric: { Dimensions: { Name: string; Value: string }[] } };
+        Stat?: string;
+      }[];
+      const stats = metrics.filter((m) => m.MetricStat !== undefined);
+      expect(stats.length, id).toBeLessThanOrEqual(10);
+      const clients = new Set(
+        stats.map((m) => m.MetricStat!.Metric.Dimensions.find((d) => d.Name === 'UserPoolClient')!.Value),
+      );
+      watched.push(...clients);
+      expect(alarm.Properties.Threshold).toBe(f.config.monitoring.thresholds.authFailuresPer5Min);
+    }
+    expect(watched.sort()).toEqual(clientIds);
+    const composite = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')).find(
+      (r) => r.Properties.AlarmName === `omnichat-${f.config.name}-SecurityIncident`,
+    );
+    const rule = JSON.stringify(composite?.Properties.AlarmRule);
+    for (const id of ids) expect(rule).toContain(f.logicalId(f.monitoring.alarms[id]!.alarm));
   });
 
   it('refuses to protect a log group twice', () => {

@@ -39,7 +39,11 @@ export interface MonitoredWebAcl {
 /** The user pool and the app clients whose sign-ins are counted. */
 export interface MonitoredUserPool {
   readonly userPoolId: string;
-  /** Client ids (at most 5: an alarm may read 10 metrics, two per client). */
+  /**
+   * Client ids (at least one). A metric-math alarm may read at most 10 metrics (a hard
+   * CloudWatch limit) and each client takes two, so every 5 clients get an alarm of their
+   * own: `CognitoSignInFailures` for the first 5, `CognitoSignInFailures2` for the next 5, ...
+   */
   readonly clientIds: readonly string[];
 }
 
@@ -175,16 +179,24 @@ export class SecurityMonitoring extends Construct {
       );
     }
     if (props.userPool) {
-      authSignals.push(
-        this.alarm('CognitoSignInFailures', {
-          metric: cognitoSignInFailures(props.userPool),
-          threshold: t.authFailuresPer5Min,
-          severity: 'warning',
-          group: 'security',
-          runbook: 'auth-failures',
-          summary: `More than ${t.authFailuresPer5Min} failed Cognito sign-ins (attempts minus successes) in 5 minutes.`,
-        }),
-      );
+      const { userPoolId, clientIds } = props.userPool;
+      const chunks = Math.ceil(clientIds.length / CLIENTS_PER_SIGN_IN_ALARM);
+      for (let chunk = 0; chunk < chunks; chunk++) {
+        const start = chunk * CLIENTS_PER_SIGN_IN_ALARM;
+        const watched = clientIds.slice(start, start + CLIENTS_PER_SIGN_IN_ALARM);
+        const which =
+          chunks === 1 ? '' : ` of app clients ${start + 1}-${start + watched.length} of ${clientIds.length}`;
+        authSignals.push(
+          this.alarm(`CognitoSignInFailures${chunk === 0 ? '' : chunk + 1}`, {
+            metric: cognitoSignInFailures(userPoolId, watched),
+            threshold: t.authFailuresPer5Min,
+            severity: 'warning',
+            group: 'security',
+            runbook: 'auth-failures',
+            summary: `More than ${t.authFailuresPer5Min} failed Cognito sign-ins (attempts minus successes)${which} in 5 minutes.`,
+          }),
+        );
+      }
     }
     const authzDenied = this.alarm('AuthzDenied', {
       metric: appMetric(METRICS.AuthzDenied),
@@ -535,10 +547,11 @@ export class SecurityMonitoring extends Construct {
       );
     }
     const clients = props.userPool?.clientIds ?? [];
-    if (props.userPool && (clients.length === 0 || clients.length > 5)) {
-      throw new Error(
-        `SecurityMonitoring: userPool.clientIds must list 1 to 5 clients, got ${clients.length}`,
-      );
+    if (props.userPool && clients.length === 0) {
+      throw new Error('SecurityMonitoring: userPool.clientIds must list at least one client');
+    }
+    if (new Set(clients).size !== clients.length) {
+      throw new Error(`SecurityMonitoring: userPool.clientIds must be distinct, got ${clients.join(', ')}`);
     }
   }
 
@@ -613,19 +626,25 @@ function http5xxRate(
   });
 }
 
+/** App clients per sign-in alarm: two metrics each, and a metric-math alarm reads at most 10. */
+const CLIENTS_PER_SIGN_IN_ALARM = 5;
+
 /**
  * Failed Cognito sign-ins: `SignInSuccesses` counts every attempt in its SampleCount and the
  * successes in its Sum, per user pool and app client.
  */
-function cognitoSignInFailures(pool: MonitoredUserPool): cloudwatch.MathExpression {
+function cognitoSignInFailures(userPoolId: string, clientIds: readonly string[]): cloudwatch.MathExpression {
+  if (clientIds.length > CLIENTS_PER_SIGN_IN_ALARM) {
+    throw new Error(`cognitoSignInFailures: at most ${CLIENTS_PER_SIGN_IN_ALARM} clients per alarm`);
+  }
   const usingMetrics: Record<string, cloudwatch.IMetric> = {};
   const terms: string[] = [];
-  pool.clientIds.forEach((clientId, i) => {
+  clientIds.forEach((clientId, i) => {
     const metric = (statistic: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/Cognito',
         metricName: 'SignInSuccesses',
-        dimensionsMap: { UserPool: pool.userPoolId, UserPoolClient: clientId },
+        dimensionsMap: { UserPool: userPoolId, UserPoolClient: clientId },
         statistic,
         period: FIVE_MINUTES,
       });
