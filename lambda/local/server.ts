@@ -189,6 +189,14 @@ export function createLocalServer(options: LocalServerOptions): Server {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    // DNS rebinding: a page on evil.example that resolves to 127.0.0.1 would send its own
+    // Host; only the names this server is reached by locally are served.
+    const port = req.socket.localPort;
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+      jsonError(res, 400, 'bad_request', 'Unknown host.');
+      return 400;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -285,7 +293,11 @@ export function createLocalServer(options: LocalServerOptions): Server {
         }
         return invoke(target, req, res, body);
       }
-      if (req.headers['x-api-key'] !== undefined) return invoke(target, req, res, body);
+      // As the listener rule: only a header that looks like one of our keys routes as a key.
+      const apiKey = req.headers['x-api-key'];
+      if (typeof apiKey === 'string' && apiKey.toLowerCase().startsWith('ak_')) {
+        return invoke(target, req, res, body);
+      }
       const session = sessionOf(req);
       if (!session) {
         jsonError(res, 401, 'unauthenticated', 'Sign in first.');

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,29 @@ describe('local edge (the load balancer part of local mode)', () => {
     // HEAD like the listener rule; anything else is not a health check.
     expect((await fetch(`${base}/healthz`, { method: 'HEAD' })).status).toBe(200);
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('serves only its own host names (DNS rebinding)', async () => {
+    const statusWithHost = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${base}/healthz`, { headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const port = new URL(base).port;
+    expect(await statusWithHost(`127.0.0.1:${port}`)).toBe(200);
+    expect(await statusWithHost(`localhost:${port}`)).toBe(200);
+    expect(await statusWithHost(`evil.example:${port}`)).toBe(400);
+    expect(await statusWithHost('127.0.0.1')).toBe(400);
+  });
+
+  it('routes only key-shaped x-api-key headers as API keys, like the listener rule', async () => {
+    const response = await fetch(`${base}/api/v1/keys`, { headers: { 'x-api-key': 'not-a-key' } });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe('Sign in first.');
   });
 
   it('refuses the API without credentials, with a JSON error', async () => {
