@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { ApplyGuardrailCommand, BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DeployConfig } from '../lambda/app/deploy-config';
 import { adminFunction, chatFunction, historyFunction, keysFunction } from '../lambda/app/functions';
@@ -23,7 +23,7 @@ import { handler as health } from '../lambda/functions/health';
 import { composeBase } from '../lambda/local/compose';
 import { LocalIssuer } from '../lambda/local/issuer';
 import { createLocalServer, type LocalTargets } from '../lambda/local/server';
-import { createBedrockChatModel } from '../lambda/model/bedrock-converse-model';
+import { createBedrockChatModel, isTransportFailure } from '../lambda/model/bedrock-converse-model';
 import { createLocalChatModel } from '../lambda/model/local-model';
 import { loadAssets, webFunction } from '../lambda/web/web-function';
 import { deployConfigOf } from '../lib/config/deploy-config';
@@ -115,17 +115,100 @@ export function configuredCredentialSources(env: NodeJS.ProcessEnv, home = homed
   return sources;
 }
 
+/** Harmless text the start-up probe asks the guardrail about. */
+export const GUARDRAIL_PROBE_TEXT = 'Hello, this is the OmniChat hybrid-mode start-up check.';
+
+/** Error names of the probe, by what the developer has to fix. */
+const PROBE_CREDENTIALS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'InvalidClientTokenId',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'IncompleteSignatureException',
+  'MissingAuthenticationTokenException',
+]);
+const PROBE_TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'RequestTimeout', 'RequestTimeoutException']);
+
+/**
+ * One ApplyGuardrail call (source INPUT, a harmless sentence) with the configured guardrail,
+ * so a wrong id, version or region, keys AWS does not accept, a missing permission or an
+ * unreachable endpoint stop hybrid mode at start with what to fix, instead of failing the
+ * first chat. Whether the guardrail intervenes does not matter: it answered.
+ */
+export async function probeGuardrail(
+  client: BedrockRuntimeClient,
+  settings: HybridSettings,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const { region, guardrailId, guardrailVersion } = settings;
+  const guardrail = `guardrail "${guardrailId}" version ${guardrailVersion} in ${region}`;
+  try {
+    await client.send(
+      new ApplyGuardrailCommand({
+        guardrailIdentifier: guardrailId,
+        guardrailVersion,
+        source: 'INPUT',
+        content: [{ text: { text: GUARDRAIL_PROBE_TEXT } }],
+      }),
+      { abortSignal: AbortSignal.timeout(timeoutMs) },
+    );
+  } catch (error) {
+    const name = error instanceof Error ? error.name : '';
+    const detail = `(${name || 'error'}: ${error instanceof Error ? error.message : String(error)})`;
+    let message: string;
+    if (name === 'ResourceNotFoundException') {
+      message =
+        `Hybrid mode: Bedrock has no ${guardrail} ${detail}. Check --guardrail-id, --guardrail-version ` +
+        "and --region (or AWS_REGION) against the Api stack's GuardrailId output and the guardrail's published versions.";
+    } else if (name === 'AccessDeniedException') {
+      message =
+        `Hybrid mode: the AWS identity may not use ${guardrail} ${detail}. Allow it bedrock:ApplyGuardrail ` +
+        'and bedrock:InvokeModel on that guardrail and the allowed models, or use credentials (AWS_PROFILE) that may, ' +
+        'and check that the guardrail belongs to this account and region.';
+    } else if (name === 'ValidationException') {
+      message =
+        `Hybrid mode: Bedrock refused ${guardrail} as invalid ${detail}. Check the --guardrail-id ` +
+        '(the id or ARN, e.g. from the GuardrailId output; an ARN must name the same region) and --guardrail-version.';
+    } else if (PROBE_CREDENTIALS.has(name)) {
+      message =
+        `Hybrid mode: AWS did not accept the credentials ${detail}. The access key is unknown, the secret ` +
+        'is wrong or the session expired: refresh them (`aws sso login`, new keys or AWS_SESSION_TOKEN).';
+    } else if (PROBE_TIMEOUTS.has(name) || isTransportFailure(error)) {
+      message =
+        `Hybrid mode could not reach Bedrock in ${region} within ${timeoutMs} ms ${detail}. Check the region ` +
+        '(--region or AWS_REGION: one where Bedrock runs), the network and any proxy.';
+    } else {
+      message = `Hybrid mode: the start-up check of ${guardrail} failed ${detail}. Try again, or check the guardrail and the account.`;
+    }
+    throw new LocalStartError(message, { cause: error });
+  }
+}
+
+/** Options of {@link checkHybrid}. */
+export interface CheckHybridOptions {
+  /** Home directory the shared AWS files are looked up in. */
+  readonly home?: string;
+  /** Longest wait for the credential chain (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Longest wait for the guardrail probe (default 5 s). */
+  readonly probeTimeoutMs?: number;
+  /** Creates the Bedrock runtime client for a region (injected by tests; default: the SDK's default chain). */
+  readonly createClient?: (region: string) => BedrockRuntimeClient;
+}
+
 /**
  * Checks what hybrid mode needs before anything starts: a guardrail id and version, a
- * region, and credentials the SDK's default chain resolves (the chain reads the process
- * environment; `env` decides the rest). Without any configured source it fails at once,
- * without a network call.
+ * region, credentials the SDK's default chain resolves (the chain reads the process
+ * environment; `env` decides the rest), and then the guardrail itself, with one
+ * ApplyGuardrail call ({@link probeGuardrail}). Without any configured source it fails at
+ * once, without a network call.
  */
 export async function checkHybrid(
   flags: { guardrailId?: string; guardrailVersion?: string; region?: string },
   env: NodeJS.ProcessEnv,
   config: EnvironmentConfig,
-  options: { home?: string; timeoutMs?: number } = {},
+  options: CheckHybridOptions = {},
 ): Promise<{ settings: HybridSettings; client: BedrockRuntimeClient }> {
   const guardrailId = (flags.guardrailId ?? env.OMNICHAT_GUARDRAIL_ID ?? '').trim();
   const guardrailVersion = (flags.guardrailVersion ?? env.OMNICHAT_GUARDRAIL_VERSION ?? '').trim();
@@ -151,7 +234,7 @@ export async function checkHybrid(
         'Without AWS, run plain local mode (unset OMNICHAT_MODE).',
     );
   }
-  const client = new BedrockRuntimeClient({ region, maxAttempts: 2 });
+  const client = options.createClient?.(region) ?? new BedrockRuntimeClient({ region, maxAttempts: 2 });
   const timeoutMs = options.timeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -173,7 +256,14 @@ export async function checkHybrid(
   } finally {
     clearTimeout(timer);
   }
-  return { settings: { region, guardrailId, guardrailVersion }, client };
+  const settings = { region, guardrailId, guardrailVersion };
+  try {
+    await probeGuardrail(client, settings, options.probeTimeoutMs);
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+  return { settings, client };
 }
 
 /** Options of {@link startLocalService}. */

@@ -56,7 +56,7 @@ const MISCONFIGURED = new Set([
  * an HTTP/2 session error, on the error or anywhere in its cause chain (the HTTP/2 handler
  * wraps the socket error).
  */
-function isTransportFailure(error: unknown): boolean {
+export function isTransportFailure(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
     const code = (current as { code?: unknown }).code;

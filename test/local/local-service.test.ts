@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   checkHybrid,
@@ -169,7 +170,26 @@ describe('hybrid mode checks at start', () => {
     // The SDK's chain reads the process environment itself.
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const) vi.stubEnv(name, env[name]);
     try {
-      const { settings, client } = await checkHybrid({}, env, config, { home: emptyHome() });
+      // The guardrail probe is stubbed here (test/local/hybrid-probe.test.ts covers it): no network.
+      const probes: unknown[] = [];
+      const { settings, client } = await checkHybrid({}, env, config, {
+        home: emptyHome(),
+        createClient: (region) => {
+          const stub = new BedrockRuntimeClient({ region, maxAttempts: 1 });
+          vi.spyOn(stub, 'send').mockImplementation(async (command: unknown) => {
+            probes.push((command as { input: unknown }).input);
+            return {};
+          });
+          return stub;
+        },
+      });
+      expect(probes).toEqual([
+        expect.objectContaining({
+          guardrailIdentifier: 'gr-abc',
+          guardrailVersion: 'DRAFT',
+          source: 'INPUT',
+        }),
+      ]);
       const credentials = await (
         client.config.credentials as unknown as () => Promise<{ accessKeyId: string }>
       )();
