@@ -2,10 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { VERIFIER_ENV } from '../../lambda/auth/token-verifier';
 import type { EnvironmentConfig } from '../config/schema';
 import { AppClients } from '../constructs/identity/clients';
+import type { ControlPlaneFunction } from '../constructs/identity/control-plane-function';
 import { Federation } from '../constructs/identity/federation';
 import { DeployTimeJwks } from '../constructs/identity/jwks-resolution';
 import { SecureUserPool } from '../constructs/identity/user-pool';
@@ -43,6 +45,16 @@ export class IdentityStack extends Stack {
   readonly allowedClientIds: readonly string[];
   /** `AUTH_ISSUER`, `AUTH_JWKS`, `AUTH_CLIENT_IDS` for an API function (lambda/auth/token-verifier.ts reads them). */
   readonly verifierEnvironment: Readonly<Record<string, string>>;
+  /**
+   * The stack's Lambda functions by name (`jwksResolver` always, `preSignUp` with self
+   * sign-up), for per-function alarms.
+   */
+  readonly functions: Readonly<Record<string, ControlPlaneFunction>>;
+  /**
+   * Every log group of the stack (the functions' and Cognito's user-auth events), for the
+   * data-protection policy.
+   */
+  readonly logGroups: readonly logs.LogGroup[];
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.terminationProtection });
@@ -117,13 +129,22 @@ export class IdentityStack extends Stack {
     }
 
     this.issuer = `https://cognito-idp.${this.region}.amazonaws.com/${this.userPool.userPoolId}`;
-    this.jwksJson = new DeployTimeJwks(this, 'Jwks', {
+    const jwks = new DeployTimeJwks(this, 'Jwks', {
       userPoolId: this.userPool.userPoolId,
       logsKey: props.logsKey,
       logRetention,
       logRemovalPolicy: removalPolicy,
       projectRoot,
-    }).jwksJson;
+    });
+    this.jwksJson = jwks.jwksJson;
+    this.functions = {
+      jwksResolver: jwks.resolver,
+      ...(this.pool.preSignUp ? { preSignUp: this.pool.preSignUp } : {}),
+    };
+    this.logGroups = [
+      ...Object.values(this.functions).map((fn) => fn.logGroup),
+      this.pool.authEventsLogGroup,
+    ];
     this.allowedClientIds = [
       this.clients.albClient.userPoolClientId,
       this.clients.publicClient.userPoolClientId,

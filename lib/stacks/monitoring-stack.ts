@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/schema';
-import { SecurityMonitoring } from '../constructs/monitoring/security-monitoring';
+import { type MonitoredFunction, SecurityMonitoring } from '../constructs/monitoring/security-monitoring';
 import { webAclName } from '../constructs/web-acl';
 import { allTables } from '../data/table-schemas';
 import type { ApiStack } from './api-stack';
@@ -26,12 +26,13 @@ export class MonitoringStack extends Stack {
   constructor(scope: Construct, id: string, props: MonitoringStackProps) {
     super(scope, id, props);
     const { config, data, identity, api } = props;
-    const functions = Object.fromEntries(
-      Object.entries(api.functions).map(([name, fn]) => [
-        name,
-        { function: fn.function, timeout: fn.timeout },
-      ]),
-    );
+    const functions: Record<string, MonitoredFunction> = {};
+    for (const [name, fn] of [...Object.entries(api.functions), ...Object.entries(identity.functions)]) {
+      if (functions[name]) {
+        throw new Error(`MonitoringStack: two functions are named ${name} (Api and Identity stacks)`);
+      }
+      functions[name] = { function: fn.function, timeout: fn.timeout };
+    }
     this.monitoring = new SecurityMonitoring(this, 'Security', {
       config,
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -47,7 +48,11 @@ export class MonitoringStack extends Stack {
       },
       loadBalancer: api.edge.loadBalancer,
       webAcl: { name: webAclName(config.name) },
-      protectedLogGroups: [...Object.values(api.functions).map((fn) => fn.logGroup), api.webAcl.logGroup],
+      protectedLogGroups: [
+        ...Object.values(api.functions).map((fn) => fn.logGroup),
+        api.webAcl.logGroup,
+        ...identity.logGroups,
+      ],
     });
   }
 }

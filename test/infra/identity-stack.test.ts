@@ -1,3 +1,4 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
@@ -250,6 +251,30 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
       expect(group.Properties?.KmsKeyId).toBeDefined();
       expect(group.Properties?.RetentionInDays).toBe(config.logRetentionDays);
     }
+  });
+
+  it('exposes every function and every log group of the stack (for alarms and log data protection)', () => {
+    // Prepare
+    const identity = stageFor(envName).identity;
+    const logicalIds = (type: string) =>
+      Object.entries(resources)
+        .filter(([, r]) => r.Type === type)
+        .map(([id]) => id)
+        .sort();
+    const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+      identity.getLogicalId(construct.node.defaultChild as CfnElement);
+
+    // Assess
+    expect(Object.keys(identity.functions).sort()).toEqual(
+      config.identity.selfSignUp.enabled ? ['jwksResolver', 'preSignUp'] : ['jwksResolver'],
+    );
+    expect(
+      Object.values(identity.functions)
+        .map((fn) => idOf(fn.function))
+        .sort(),
+    ).toEqual(logicalIds('AWS::Lambda::Function'));
+    expect(identity.logGroups.map(idOf).sort()).toEqual(logicalIds('AWS::Logs::LogGroup'));
+    expect(identity.functions.jwksResolver!.timeout.toSeconds()).toBe(60);
   });
 
   it('gives its functions no permission beyond their own logs and traces', () => {

@@ -39,6 +39,8 @@ export interface ControlPlaneFunctionProps {
  */
 export class ControlPlaneFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
+  /** The function's timeout (for the duration alarm; an `IFunction` does not expose it). */
+  readonly timeout: Duration;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
   readonly policy: iam.ManagedPolicy;
@@ -48,6 +50,7 @@ export class ControlPlaneFunction extends Construct {
     if (props.reservedConcurrency < 1) {
       throw new Error('ControlPlaneFunction: reservedConcurrency must be at least 1');
     }
+    this.timeout = props.timeout ?? Duration.seconds(10);
     this.logGroup = new EncryptedLogGroup(this, 'Logs', {
       encryptionKey: props.logsKey,
       retention: props.logRetention,
@@ -94,7 +97,7 @@ export class ControlPlaneFunction extends Construct {
       description: props.description,
       role: this.role.withoutPolicyUpdates(),
       memorySize: 256,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: this.timeout,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
