@@ -101,6 +101,19 @@ describe('buildAuditEvent', () => {
     expect(Date.parse(event.timestamp)).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
   });
 
+  it("takes the Bedrock guardrail's decisions as the Converse trace maps them", () => {
+    const guardrail = [
+      { layer: 'bedrock', rule: 'bedrock.content.PROMPT_ATTACK', category: 'PROMPT_ATTACK', action: 'block' },
+      { layer: 'bedrock', rule: 'bedrock.topic.Investment_advice', category: 'TOPIC', action: 'block' },
+      { layer: 'bedrock', rule: 'bedrock.pii.US_SOCIAL_SECURITY_NUMBER', category: 'PII', action: 'mask' },
+      { layer: 'bedrock', rule: 'bedrock.word.PROFANITY', category: 'WORD', action: 'block' },
+      { layer: 'bedrock', rule: 'bedrock.guardrail', category: 'UNATTRIBUTED', action: 'block' },
+    ] as const;
+    const event = buildAuditEvent(chatInput({ outcome: 'blocked', guardrail }), testDeps());
+
+    expect(event.details.guardrail).toEqual(guardrail);
+  });
+
   it('records an empty guardrail outcome for a chat request that hit no rule', () => {
     const event = buildAuditEvent(chatInput({ guardrail: undefined }), testDeps());
 
