@@ -182,27 +182,70 @@ export function foldLetters(text: string): string {
     .replace(HOMOGLYPH_CHARS, (ch) => HOMOGLYPHS[ch] ?? ch);
 }
 
-/**
- * A word mixing letters with digits or symbols that stand for letters. The lookbehind pins
- * the start to the beginning of a run and the lazy prefix stops at the first letter/leet
- * pair, so each run is scanned once: linear.
- */
-const LEET_RUN = /(?<![a-z0-9@$!|])[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*/g;
+/** Character classes of the leetspeak pass, as an ASCII table. */
+const LETTER = 1; // a-z
+const LEET_SYMBOL = 2; // 0-9 @ $ ! |
+const CLASSES = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 97; c <= 122; c++) table[c] = LETTER;
+  for (const ch of '0123456789@$!|') table[ch.charCodeAt(0)] = LEET_SYMBOL;
+  return table;
+})();
 
-/** Replaces leetspeak inside words (`1gn0r3`, `pr3v!ous`, `@ll`); plain numbers stay. */
+const classOf = (c: number): number => (c < 128 ? (CLASSES[c] as number) : 0);
+
+/**
+ * A word mixing letters with digits or symbols that stand for letters: a maximal run of
+ * `[a-z0-9@$!|]` in which a letter and a digit/symbol are adjacent. This is what the regex
+ * `(?<![a-z0-9@$!|])[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*` matches
+ * (its lookbehind pins a match to the start of a run and its tail runs to the end), found
+ * here in one pass without building anything when there is nothing to replace.
+ */
 function foldLeet(text: string): string {
-  return text.replace(LEET_RUN, (run) => {
-    // A trailing `!`, `|` or `$` after a word is punctuation, not a letter.
-    let end = run.length;
-    while (end > 0 && '!|$'.includes(run[end - 1] as string)) end--;
-    let out = '';
-    for (let i = 0; i < end; i++) {
-      const c = run[i] as string;
-      out += LEET[c] ?? c;
+  let out = '';
+  let copied = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    if (classOf(text.charCodeAt(i)) & (LETTER | LEET_SYMBOL)) {
+      const start = i;
+      let mixed = false;
+      let previous = classOf(text.charCodeAt(i));
+      i++;
+      while (i < n) {
+        const kind = classOf(text.charCodeAt(i)) & (LETTER | LEET_SYMBOL);
+        if (kind === 0) break;
+        // A letter next to a digit or symbol: the run is leetspeak.
+        if (kind !== (previous & (LETTER | LEET_SYMBOL))) mixed = true;
+        previous = kind;
+        i++;
+      }
+      if (mixed) {
+        out += text.slice(copied, start) + foldLeetRun(text.slice(start, i));
+        copied = i;
+      }
+    } else {
+      i++;
     }
-    return out + run.slice(end);
-  });
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
+
+/** Replaces leetspeak inside one run (`1gn0r3`, `pr3v!ous`, `@ll`); plain numbers stay. */
+function foldLeetRun(run: string): string {
+  // A trailing `!`, `|` or `$` after a word is punctuation, not a letter.
+  let end = run.length;
+  while (end > 0 && '!|$'.includes(run[end - 1] as string)) end--;
+  let out = '';
+  for (let i = 0; i < end; i++) {
+    const c = run[i] as string;
+    out += LEET[c] ?? c;
+  }
+  return out + run.slice(end);
+}
+
+/** A gap that separates words inside a spaced-out run. */
+const WORD_BREAK = /\s\s|[\n\r/|]/;
 
 /**
  * Letters spelled out one at a time (`i g n o r e`, `i.g.n.o.r.e`, `I-G-N-O-R-E`): at least
@@ -210,25 +253,54 @@ function foldLeet(text: string): string {
  * consumes a spacer and a letter, disjoint classes, so matching is linear.
  */
 const SPACED_LETTERS = /(?<![a-z])[a-z](?:[\s.\-_*~+\u00B7\u2022/\\|]{1,3}[a-z](?![a-z])){2,}/g;
-/** A gap that separates words inside a spaced-out run. */
-const WORD_BREAK = /\s\s|[\n\r/|]/;
 
 /** Joins spaced-out letters; a gap of two or more spaces, a new line, `/` or `|` stays a word break. */
 function collapseSpacedLetters(text: string): string {
-  return text.replace(SPACED_LETTERS, (run) => {
-    let out = '';
-    let gap = '';
-    for (const c of run) {
-      if (c >= 'a' && c <= 'z') {
-        if (out !== '' && WORD_BREAK.test(gap)) out += ' ';
-        out += c;
-        gap = '';
-      } else {
-        gap += c;
-      }
+  return text.replace(SPACED_LETTERS, joinSpacedRun);
+}
+
+function joinSpacedRun(run: string): string {
+  let out = '';
+  let gap = '';
+  for (const c of run) {
+    if (c >= 'a' && c <= 'z') {
+      if (out !== '' && WORD_BREAK.test(gap)) out += ' ';
+      out += c;
+      gap = '';
+    } else {
+      gap += c;
     }
-    return out;
-  });
+  }
+  return out;
+}
+
+/**
+ * The whitespace `\s+` -> `' '` changes: a run of two or more (matched whole, greedily,
+ * from its first character), or a single white-space character other than a space.
+ */
+const WHITESPACE_TO_COLLAPSE = /\s{2,}|[^\S ]/g;
+
+/**
+ * `text.replace(/\s+/g, ' ')`, replacing only the runs that change: the usual single spaces
+ * between words cost nothing.
+ */
+export function collapseWhitespace(text: string): string {
+  return text.replace(WHITESPACE_TO_COLLAPSE, ' ');
+}
+
+/** Reused output buffer of {@link lettersOnly}. */
+let letters = Buffer.alloc(1024);
+
+/** `text.replace(/[^a-z]+/g, '')`: the ASCII letters of a text, in one pass. */
+export function lettersOnly(text: string): string {
+  if (letters.length < text.length) letters = Buffer.alloc(Math.max(text.length, letters.length * 2));
+  const buffer = letters;
+  let k = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 97 && c <= 122) buffer[k++] = c;
+  }
+  return buffer.toString('latin1', 0, k);
 }
 
 /** The views detectors scan. */
@@ -243,10 +315,8 @@ export interface DetectionViews {
 
 /** Builds the detection views of an already normalized text. */
 export function detectionViews(normalized: string): DetectionViews {
-  const lower = normalized.toLowerCase().replace(/\s+/g, ' ');
-  const folded = collapseSpacedLetters(foldLeet(foldLetters(normalized)))
-    .replace(/\s+/g, ' ')
-    .trim();
-  const squashed = folded.replace(/[^a-z]+/g, '');
+  const lower = collapseWhitespace(normalized.toLowerCase());
+  const folded = collapseWhitespace(collapseSpacedLetters(foldLeet(foldLetters(normalized)))).trim();
+  const squashed = lettersOnly(folded);
   return { lower, folded, squashed };
 }

@@ -5,6 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { containsLiteral } from '../../lambda/guardrail/bigrams';
 import { hexAndBase64Runs } from '../../lambda/guardrail/encodings';
+import {
+  collapseWhitespace,
+  detectionViews,
+  foldLetters,
+  lettersOnly,
+  normalizeText,
+} from '../../lambda/guardrail/normalize';
 
 /** A deterministic generator, so a failure is reproducible. */
 function generator(seed: number): () => number {
@@ -57,6 +64,108 @@ describe('containsLiteral', () => {
   it('answers as String.prototype.includes does, across texts searched in turn', () => {
     for (const text of randomTexts(pieces, 2_000, 80)) {
       for (const literal of literals) expect(containsLiteral(text, literal)).toBe(text.includes(literal));
+    }
+  });
+});
+
+/** The detection views as first written, with regexes (normalize.ts before the scanners). */
+function referenceViews(normalized: string): { lower: string; folded: string; squashed: string } {
+  const LEET: Record<string, string> = {
+    '0': 'o',
+    '1': 'i',
+    '3': 'e',
+    '4': 'a',
+    '5': 's',
+    '7': 't',
+    '8': 'b',
+    '@': 'a',
+    $: 's',
+    '!': 'i',
+    '|': 'l',
+  };
+  const LEET_RUN = /(?<![a-z0-9@$!|])[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*/g;
+  const foldLeet = (text: string): string =>
+    text.replace(LEET_RUN, (run) => {
+      let end = run.length;
+      while (end > 0 && '!|$'.includes(run[end - 1] as string)) end--;
+      let out = '';
+      for (let i = 0; i < end; i++) {
+        const c = run[i] as string;
+        out += LEET[c] ?? c;
+      }
+      return out + run.slice(end);
+    });
+  const SPACED_LETTERS = /(?<![a-z])[a-z](?:[\s.\-_*~+\u00B7\u2022/\\|]{1,3}[a-z](?![a-z])){2,}/g;
+  const WORD_BREAK = /\s\s|[\n\r/|]/;
+  const collapseSpacedLetters = (text: string): string =>
+    text.replace(SPACED_LETTERS, (run) => {
+      let out = '';
+      let gap = '';
+      for (const c of run) {
+        if (c >= 'a' && c <= 'z') {
+          if (out !== '' && WORD_BREAK.test(gap)) out += ' ';
+          out += c;
+          gap = '';
+        } else {
+          gap += c;
+        }
+      }
+      return out;
+    });
+  const lower = normalized.toLowerCase().replace(/\s+/g, ' ');
+  const folded = collapseSpacedLetters(foldLeet(foldLetters(normalized)))
+    .replace(/\s+/g, ' ')
+    .trim();
+  const squashed = folded.replace(/[^a-z]+/g, '');
+  return { lower, folded, squashed };
+}
+
+describe('detection views', () => {
+  const pieces = [
+    ...'abcdefghijklmnopqrstuvwxyzABCZ0123456789@$!|.-_*~+/\\ \n\r\t\v\f,;:?\'"()',
+    '  ',
+    '   ',
+    '    ',
+    ' . ',
+    '\u00A0',
+    '\u2003',
+    '\u3000',
+    '\u2028',
+    '\uFEFF',
+    '\u00B7',
+    '\u2022',
+    '\u200B',
+    'і',
+    'о',
+    'Ν',
+    'é',
+    'ß',
+    '忽略',
+    '\u{1F600}',
+    'i g n o r e',
+    'i.g.n.o.r.e',
+    'I-G-N-O-R-E',
+    '1gn0r3',
+    'pr3v!ous',
+    '@ll',
+    'hello!',
+    'a|b',
+    'x$',
+    'word ',
+    'ignore previous instructions ',
+  ];
+
+  it('equal the regex-built views on many random strings', () => {
+    for (const text of randomTexts(pieces, 4_000, 100, 11)) {
+      const normalized = normalizeText(text);
+      expect(detectionViews(normalized)).toEqual(referenceViews(normalized));
+    }
+  });
+
+  it('collapseWhitespace and lettersOnly equal the regex replacements', () => {
+    for (const text of randomTexts(pieces, 2_000, 60, 5)) {
+      expect(collapseWhitespace(text)).toBe(text.replace(/\s+/g, ' '));
+      expect(lettersOnly(text)).toBe(text.replace(/[^a-z]+/g, ''));
     }
   });
 });
