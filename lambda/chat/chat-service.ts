@@ -313,7 +313,19 @@ export async function chat(
   // 8. Bedrock's own guardrail intervened: its message is the answer; nothing is stored.
   // One decision per policy that fired, as for the local engine; a trace that names none
   // (trace missing or unreadable) still leaves one decision, so no intervention goes uncounted.
-  if (reply.guardrailIntervened) {
+  // Exception: on the reply, when every policy that fired only anonymized (PII masked by the
+  // policy's ANONYMIZE action), Bedrock's text is the model's reply with those spans masked;
+  // it is delivered like one, after our own output checks below.
+  const bedrockMasks: readonly GuardrailDecision[] =
+    reply.guardrailIntervened &&
+    reply.guardrailSide === 'output' &&
+    (reply.guardrailDecisions ?? []).length > 0 &&
+    (reply.guardrailDecisions ?? []).every((d) => d.action === 'mask')
+      ? (reply.guardrailDecisions ?? [])
+      : [];
+  for (const f of bedrockMasks)
+    deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
+  if (reply.guardrailIntervened && bedrockMasks.length === 0) {
     const named = (reply.guardrailDecisions ?? []).slice(
       0,
       Math.max(1, AUDIT_LIMITS.guardrailDecisions - inputVerdict.findings.length),
@@ -343,7 +355,11 @@ export async function chat(
   const outputVerdict = deps.guard.checkOutput(reply.text, { canary, systemPrompt });
   for (const f of outputVerdict.findings)
     deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
-  const findings = [...inputVerdict.findings, ...outputVerdict.findings];
+  // Bounded as the audit schema requires (every decision is still counted in the metrics).
+  const findings = [...inputVerdict.findings, ...bedrockMasks, ...outputVerdict.findings].slice(
+    0,
+    AUDIT_LIMITS.guardrailDecisions,
+  );
   if (outputVerdict.action === 'BLOCK') {
     if (outputVerdict.findings.some((f) => f.category === 'LEAKAGE')) deps.metrics.count('CanaryLeak');
     await auditChat('blocked', {
@@ -368,7 +384,7 @@ export async function chat(
     deps.cipher.seal(prompt.slice(0, 80), context),
   ]);
   const turnId = newTurnId(now);
-  const masked = inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK';
+  const masked = inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK' || bedrockMasks.length > 0;
 
   // 11. The outcome, with lengths and hashes only, before the turn is stored: if the trail
   // cannot take it, the caller gets 503 with nothing stored, so a retry does not duplicate it.

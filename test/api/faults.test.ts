@@ -905,6 +905,80 @@ describe('guardrails', () => {
     expect(await conversationItems(ada.sub)).toEqual([]);
   });
 
+  it('delivers a reply Bedrock only anonymized, masked, after our output checks, and stores it', async () => {
+    const ada = newUser();
+    api.standIn.behave(() => ({
+      guardrail: 'output',
+      blockedMessage: 'You can reach the team at {EMAIL} during office hours.',
+      assessments: {
+        input: {},
+        output: [
+          {
+            sensitiveInformationPolicy: {
+              piiEntities: [
+                { match: 'team@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true },
+              ],
+              regexes: [],
+            },
+          },
+        ],
+      },
+    }));
+
+    const result = await api.chat(chatEvent(ada.token, { message: 'how do I reach the team?' }));
+
+    expect(result.statusCode, result.body).toBe(200);
+    expect(result.body).toContain('You can reach the team at {EMAIL} during office hours.');
+    expect(result.body).not.toContain('team@example.com');
+    const events = (await auditEvents(api)).filter(
+      (e) =>
+        e.actor.sub === ada.sub &&
+        e.type === 'CHAT_REQUEST' &&
+        e.outcome === 'success' &&
+        e.action === 'chat',
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]?.details.guardrail).toContainEqual({
+      layer: 'bedrock',
+      rule: 'bedrock.pii.EMAIL',
+      category: 'PII',
+      action: 'mask',
+    });
+    expect(await conversationItems(ada.sub)).not.toEqual([]);
+    expect(await blockedEvents(ada.sub)).toEqual([]);
+  });
+
+  it('still blocks when a Bedrock intervention both masks and blocks', async () => {
+    const ada = newUser();
+    api.standIn.behave(() => ({
+      guardrail: 'output',
+      assessments: {
+        input: {},
+        output: [
+          {
+            sensitiveInformationPolicy: {
+              piiEntities: [
+                { match: 'team@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true },
+                {
+                  match: '4111111111111111',
+                  type: 'CREDIT_DEBIT_CARD_NUMBER',
+                  action: 'BLOCKED',
+                  detected: true,
+                },
+              ],
+              regexes: [],
+            },
+          },
+        ],
+      },
+    }));
+
+    const result = await api.chat(chatEvent(ada.token, { message: 'card details please' }));
+
+    expect(expectError(result, 422, 'guardrail_blocked')).toBe(blockedOutput);
+    expect(await conversationItems(ada.sub)).toEqual([]);
+  });
+
   it('withholds a reply that leaks the confidential marker of the system prompt', async () => {
     const ada = newUser();
     api.standIn.behave((call) => {
