@@ -170,11 +170,11 @@ const HOMOGLYPH_CHARS = new RegExp(`[${Object.keys(HOMOGLYPHS).join('')}]`, 'gu'
  * Scripts without Latin look-alikes (CJK, Arabic, ...) pass through unchanged.
  */
 export function foldLetters(text: string): string {
+  // Plain ASCII has nothing to fold (and lower-cases to ASCII); skipping the passes keeps
+  // typical input cheap.
+  if (!NON_ASCII.test(text)) return text.toLowerCase();
   // Capitals first: lower-casing would turn Greek `Ν` (looks like N) into `ν` (looks like v).
-  const lowered = (
-    NON_ASCII.test(text) ? text.replace(UPPER_HOMOGLYPH_CHARS, (ch) => UPPER_HOMOGLYPHS[ch] ?? ch) : text
-  ).toLowerCase();
-  // Plain ASCII has nothing to fold; skipping the per-character pass keeps typical input cheap.
+  const lowered = text.replace(UPPER_HOMOGLYPH_CHARS, (ch) => UPPER_HOMOGLYPHS[ch] ?? ch).toLowerCase();
   if (!NON_ASCII.test(lowered)) return lowered;
   return lowered
     .normalize('NFD')

@@ -274,6 +274,8 @@ interface DigitGroup {
   readonly digits: string;
 }
 
+const DIGIT_RUN = /[0-9]+/g;
+
 /**
  * Chains of digit groups joined by exactly one space or hyphen (`4111 1111-1111 1111`), found
  * by one pass over the text.
@@ -281,15 +283,11 @@ interface DigitGroup {
 function digitGroupChains(text: string): DigitGroup[][] {
   const chains: DigitGroup[][] = [];
   let chain: DigitGroup[] = [];
-  let i = 0;
-  while (i < text.length) {
-    if (!isDigit(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
-    const group = { start, end: i, digits: text.slice(start, i) };
+  // Runs of digits found by a native regex scan: prose has few digits to stop at.
+  DIGIT_RUN.lastIndex = 0;
+  for (let m = DIGIT_RUN.exec(text); m !== null; m = DIGIT_RUN.exec(text)) {
+    const start = m.index;
+    const group = { start, end: start + m[0].length, digits: m[0] };
     const previous = chain[chain.length - 1];
     const joined =
       previous !== undefined && start - previous.end === 1 && /[ -]/.test(text[previous.end] ?? '');
@@ -423,17 +421,43 @@ const detectPhones: Detector = (text, out) => {
 /** Dotted quads not inside a longer dotted number (a version such as 1.2.3.4.5 is not an IP). */
 const IPV4_CANDIDATE = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)/g;
 /** Runs of the characters IPv6 is written with, containing a colon; validated after. */
-const IPV6_CANDIDATE = /(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,44}(?![\w:])/g;
+const IPV6_CANDIDATE = /(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,44}(?![\w:])/y;
+
+/**
+ * The matches `IPV6_CANDIDATE` would find scanning globally, trying it only where it can
+ * start: a match has a colon at most four hex digits after its start, so the starts tried
+ * are the few positions before each colon, in increasing order (the same leftmost matches,
+ * without running the lookbehind at every position of the text). Exported for tests.
+ */
+export function ipv6Candidates(text: string): { start: number; value: string }[] {
+  const found: { start: number; value: string }[] = [];
+  let floor = 0;
+  let previousColon = -1;
+  for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
+    if (colon >= floor) {
+      for (let start = Math.max(colon - 4, previousColon + 1, floor); start <= colon; start++) {
+        IPV6_CANDIDATE.lastIndex = start;
+        const m = IPV6_CANDIDATE.exec(text);
+        if (m !== null) {
+          found.push({ start, value: m[0] });
+          floor = start + m[0].length;
+          break;
+        }
+      }
+    }
+    previousColon = colon;
+  }
+  return found;
+}
 
 const detectIps: Detector = (text, out) => {
   for (const m of text.matchAll(IPV4_CANDIDATE)) {
     const start = m.index ?? 0;
     if (ipv4Valid(m[0])) out.push({ type: 'IP_ADDRESS', start, end: start + m[0].length });
   }
-  for (const m of text.matchAll(IPV6_CANDIDATE)) {
+  for (const { start, value } of ipv6Candidates(text)) {
     // A sentence may end right after the address.
-    const raw = m[0].replace(/\.$/, '');
-    const start = m.index ?? 0;
+    const raw = value.replace(/\.$/, '');
     if (ipv6Valid(raw)) out.push({ type: 'IP_ADDRESS', start, end: start + raw.length });
   }
 };

@@ -150,7 +150,15 @@ export function findSecrets(text: string): SecretFinding[] {
     const span = groupSpan(m);
     if (span) add('aws_secret_key', ...span);
   }
-  for (const m of text.matchAll(PREFIXED_TOKEN)) add('api_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
+  // Every prefix holds `_`, or is `xox…-`, `sk-`, `glpat-` or `AIza`: without any of them, no match.
+  const prefixPossible =
+    text.includes('_') ||
+    text.includes('xox') ||
+    text.includes('sk-') ||
+    text.includes('glpat-') ||
+    text.includes('AIza');
+  if (prefixPossible)
+    for (const m of text.matchAll(PREFIXED_TOKEN)) add('api_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
   for (const m of text.matchAll(JWT)) {
     if (jwtHeaderValid(m[0])) add('jwt', m.index ?? 0, (m.index ?? 0) + m[0].length);
   }

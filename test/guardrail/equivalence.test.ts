@@ -12,6 +12,7 @@ import {
   lettersOnly,
   normalizeText,
 } from '../../lambda/guardrail/normalize';
+import { ipv6Candidates } from '../../lambda/guardrail/pii';
 
 /** A deterministic generator, so a failure is reproducible. */
 function generator(seed: number): () => number {
@@ -176,6 +177,18 @@ describe('replacing only the runs that change', () => {
     const pieces = [...'abz09 .,;-_\n\t!?', '  ', ' . ', 'é', '忽略'];
     for (const text of randomTexts(pieces, 2_000, 60, 3)) {
       expect(text.replace(/[^a-z0-9]{2,}|[^a-z0-9 ]/g, ' ')).toBe(text.replace(/[^a-z0-9]+/g, ' '));
+    }
+  });
+});
+
+describe('ipv6Candidates', () => {
+  const IPV6_CANDIDATE = /(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,44}(?![\w:])/g;
+  const pieces = [...'0123456789abcdefABCDEFxyz_:.: ::: \n-', '::1', 'fe80::1', '2001:db8::', '1.2.3.4', 'é'];
+
+  it('finds exactly the matches of the global regex', () => {
+    for (const text of randomTexts(pieces, 3_000, 100, 13)) {
+      const expected = [...text.matchAll(IPV6_CANDIDATE)].map((m) => ({ start: m.index ?? 0, value: m[0] }));
+      expect(ipv6Candidates(text)).toEqual(expected);
     }
   });
 });
