@@ -95,6 +95,10 @@ export function hexAndBase64Runs(text: string): { hex: string[]; base64: string[
   return { hex, base64 };
 }
 
+// Regexes used per candidate live at module level: a literal in a loop builds a new object each time.
+const HEX_PAIR = /^[0-9A-Fa-f]{2}$/;
+const ALL_HEX = /^[0-9A-Fa-f]+$/;
+
 /** Share of characters that must be printable for a decoding to count as text. */
 const PRINTABLE_SHARE = 0.9;
 
@@ -152,7 +156,7 @@ function decodeUrlEscapes(text: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 37 && i + 2 < text.length && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+    if (c === 37 && i + 2 < text.length && HEX_PAIR.test(text.slice(i + 1, i + 3))) {
       bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c < 128) {
@@ -220,7 +224,7 @@ export function decodePayloads(text: string): DecodedPayload[] {
   for (const match of runs.base64) {
     if (budget <= 0) break;
     // A hex run is also valid base64; it was decoded as hex above.
-    if (/^[0-9A-Fa-f]+$/.test(match) || !base64Plausible(match)) continue;
+    if (ALL_HEX.test(match) || !base64Plausible(match)) continue;
     add('base64', decodeBase64(take(match)));
   }
   for (const m of text.matchAll(DECIMAL_CODES)) {

@@ -174,10 +174,17 @@ function ssnValid(area: string, group: string, serial: string): boolean {
   return area !== '000' && area !== '666' && area[0] !== '9' && group !== '00' && serial !== '0000';
 }
 
+// Regexes used per candidate live at module level: a literal in a loop builds a new object each time.
+const OCTET = /^(?:0|[1-9]\d{0,2})$/;
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+const TLD = /^[A-Za-z]{2,24}$/;
+const TRAILING_DOT = /\.$/;
+const SPACES = / /g;
+
 /** IPv4 dotted quad with octets 0-255 and no leading zeros. */
 function ipv4Valid(text: string): boolean {
   const parts = text.split('.');
-  return parts.length === 4 && parts.every((p) => /^(?:0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
+  return parts.length === 4 && parts.every((p) => OCTET.test(p) && Number(p) <= 255);
 }
 
 /** IPv6 in full or `::`-compressed form, optionally ending in an IPv4 quad. */
@@ -197,7 +204,7 @@ function ipv6Valid(text: string): boolean {
   const groups = (s: string): string[] | null => {
     if (s === '') return [];
     const g = s.split(':');
-    return g.every((x) => /^[0-9A-Fa-f]{1,4}$/.test(x)) ? g : null;
+    return g.every((x) => HEX_GROUP.test(x)) ? g : null;
   };
   const head = groups(halves[0] ?? '');
   if (head === null) return false;
@@ -245,17 +252,28 @@ const detectEmails: Detector = (text, out) => {
     let end = at + 1;
     while (end < text.length && end - at <= 253 && inTable(DOMAIN_CHARS, text.charCodeAt(end))) end++;
     // Trailing dots and hyphens are punctuation, not part of the domain.
-    while (end > at + 1 && /[.-]/.test(text[end - 1] ?? '')) end--;
+    while (end > at + 1 && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 45)) end--;
     // `{}` are in atext but are our own mask delimiters; never start inside one.
-    while (start < at && /[.{}]/.test(text[start] ?? '')) start++;
-    const domain = text.slice(at + 1, end);
+    while (
+      start < at &&
+      (text.charCodeAt(start) === 46 || text.charCodeAt(start) === 123 || text.charCodeAt(start) === 125)
+    )
+      start++;
+    // Cheap checks first (no allocation): a local part, a dot in the domain, and a top-level
+    // label of 2-24 letters; the full check below repeats them.
+    // (The search for the last dot stays inside the domain: at most 253 characters.)
+    let lastDot = end - 1;
+    while (lastDot > at && text.charCodeAt(lastDot) !== 46) lastDot--;
+    const plausible = start < at && lastDot > at && end - lastDot - 1 >= 2 && end - lastDot - 1 <= 24;
+    const domain = plausible ? text.slice(at + 1, end) : '';
     const labels = domain.split('.');
     const tld = labels[labels.length - 1] ?? '';
     if (
+      plausible &&
       start < at &&
       labels.length >= 2 &&
       labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith('-') && !l.endsWith('-')) &&
-      /^[A-Za-z]{2,24}$/.test(tld)
+      TLD.test(tld)
     ) {
       out.push({ type: 'EMAIL', start, end });
       lastEnd = end;
@@ -290,7 +308,9 @@ function digitGroupChains(text: string): DigitGroup[][] {
     const group = { start, end: start + m[0].length, digits: m[0] };
     const previous = chain[chain.length - 1];
     const joined =
-      previous !== undefined && start - previous.end === 1 && /[ -]/.test(text[previous.end] ?? '');
+      previous !== undefined &&
+      start - previous.end === 1 &&
+      (text.charCodeAt(previous.end) === 32 || text.charCodeAt(previous.end) === 45);
     if (!joined && chain.length > 0) {
       chains.push(chain);
       chain = [];
@@ -348,7 +368,7 @@ const IBAN_CANDIDATE =
 
 const detectIbans: Detector = (text, out) => {
   for (const m of text.matchAll(IBAN_CANDIDATE)) {
-    if (ibanValid(m[0].replace(/ /g, ''))) {
+    if (ibanValid(m[0].replace(SPACES, ''))) {
       const start = m.index ?? 0;
       out.push({ type: 'INTERNATIONAL_BANK_ACCOUNT_NUMBER', start, end: start + m[0].length });
     }
@@ -457,7 +477,7 @@ const detectIps: Detector = (text, out) => {
   }
   for (const { start, value } of ipv6Candidates(text)) {
     // A sentence may end right after the address.
-    const raw = value.replace(/\.$/, '');
+    const raw = value.replace(TRAILING_DOT, '');
     if (ipv6Valid(raw)) out.push({ type: 'IP_ADDRESS', start, end: start + raw.length });
   }
 };

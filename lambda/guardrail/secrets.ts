@@ -32,6 +32,8 @@ export const SECRET_MASK = '{SECRET}';
 /** Shannon entropy in bits per character. */
 export function shannonEntropy(value: string): number {
   if (value.length === 0) return 0;
+  const ascii = asciiEntropy(value);
+  if (ascii !== undefined) return ascii;
   const counts = new Map<string, number>();
   for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   let bits = 0;
@@ -40,6 +42,36 @@ export function shannonEntropy(value: string): number {
     bits -= p * Math.log2(p);
   }
   return bits;
+}
+
+/** Reused per-character counts of {@link asciiEntropy} (reset after each use). */
+const asciiCounts = new Int32Array(128);
+const asciiOrder = new Uint8Array(128);
+
+/**
+ * {@link shannonEntropy} of a plain-ASCII value without a map: the same counts, summed in
+ * the same order (first occurrence), so the same number. Undefined if a character is not ASCII.
+ */
+function asciiEntropy(value: string): number | undefined {
+  let distinct = 0;
+  let ascii = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    if (asciiCounts[c] === 0) asciiOrder[distinct++] = c;
+    asciiCounts[c] = (asciiCounts[c] as number) + 1;
+  }
+  let bits = 0;
+  for (let k = 0; k < distinct; k++) {
+    const c = asciiOrder[k] as number;
+    const p = (asciiCounts[c] as number) / value.length;
+    asciiCounts[c] = 0;
+    bits -= p * Math.log2(p);
+  }
+  return ascii ? bits : undefined;
 }
 
 /** Character kinds present (lower, upper, digit, other): real keys mix at least two. */
@@ -95,10 +127,19 @@ const KEYLIKE_ASSIGNMENT =
 const KEYLIKE_NAME =
   /^(?:[a-z0-9]{0,20}[_-]?)?(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|id[_-]?token|secret[_-]?key|client[_-]?secret|private[_-]?key|signing[_-]?key|encryption[_-]?key|token|secret|credentials?|x-api-key)$/i;
 
+/** `[A-Za-z0-9_.-]` */
+const isIdentifierChar = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45;
+
+// Regexes used per match live at module level: a literal in a loop builds a new object each time.
+const LEADING_LETTERS = /^[a-z]+/i;
+const TRAILING_PUNCTUATION = /[.)]+$/;
+const SECRET_NAME = /^secret/i;
+
 /** The identifier that ends at `end` (letters, digits, `_`, `-`, `.`; at most 40 characters back). */
 function identifierBefore(text: string, end: number): string {
   let start = end;
-  while (start > 0 && end - start < 40 && /[A-Za-z0-9_.-]/.test(text[start - 1] as string)) start--;
+  while (start > 0 && end - start < 40 && isIdentifierChar(text.charCodeAt(start - 1))) start--;
   return text.slice(start, end);
 }
 
@@ -173,20 +214,20 @@ export function findSecrets(text: string): SecretFinding[] {
       const span = groupSpan(m);
       if (span === undefined) continue;
       if (pattern === PASSWORD_ASSIGNMENT) {
-        const nameEnd = (m.index ?? 0) + (/^[a-z]+/i.exec(m[0])?.[0].length ?? 0);
+        const nameEnd = (m.index ?? 0) + (LEADING_LETTERS.exec(m[0])?.[0].length ?? 0);
         if (!PASSWORD_NAME.test(identifierBefore(text, nameEnd))) continue;
       }
-      const value = text.slice(...span).replace(/[.)]+$/, '');
+      const value = text.slice(...span).replace(TRAILING_PUNCTUATION, '');
       if (PLACEHOLDER.test(value)) continue;
       // `secret: ...` without randomness is prose ("secret: the garden"), not a credential.
-      if (/^secret/i.test(m[0]) && !looksRandom(value)) continue;
+      if (SECRET_NAME.test(m[0]) && !looksRandom(value)) continue;
       add('password', span[0], span[0] + value.length);
     }
   }
   for (const m of text.matchAll(KEYLIKE_ASSIGNMENT)) {
     const span = groupSpan(m);
     if (span === undefined) continue;
-    const nameEnd = (m.index ?? 0) + (/^[a-z]+/i.exec(m[0])?.[0].length ?? 0);
+    const nameEnd = (m.index ?? 0) + (LEADING_LETTERS.exec(m[0])?.[0].length ?? 0);
     if (!KEYLIKE_NAME.test(identifierBefore(text, nameEnd))) continue;
     const value = text.slice(...span);
     if (!PLACEHOLDER.test(value) && looksRandom(value)) add('api_key', ...span);

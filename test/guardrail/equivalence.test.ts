@@ -13,6 +13,7 @@ import {
   normalizeText,
 } from '../../lambda/guardrail/normalize';
 import { ipv6Candidates } from '../../lambda/guardrail/pii';
+import { shannonEntropy } from '../../lambda/guardrail/secrets';
 
 /** A deterministic generator, so a failure is reproducible. */
 function generator(seed: number): () => number {
@@ -189,6 +190,28 @@ describe('ipv6Candidates', () => {
     for (const text of randomTexts(pieces, 3_000, 100, 13)) {
       const expected = [...text.matchAll(IPV6_CANDIDATE)].map((m) => ({ start: m.index ?? 0, value: m[0] }));
       expect(ipv6Candidates(text)).toEqual(expected);
+    }
+  });
+});
+
+describe('shannonEntropy', () => {
+  /** The definition as first written: a map of code points in first-seen order. */
+  function referenceEntropy(value: string): number {
+    if (value.length === 0) return 0;
+    const counts = new Map<string, number>();
+    for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    let bits = 0;
+    for (const n of counts.values()) {
+      const p = n / value.length;
+      bits -= p * Math.log2(p);
+    }
+    return bits;
+  }
+
+  it('gives bit-for-bit the reference value, ASCII or not', () => {
+    const pieces = [...'abcXYZ0189+/=_-.', 'é', '\u{1F600}', 'AbCdEfGh'];
+    for (const text of randomTexts(pieces, 3_000, 60, 17)) {
+      expect(shannonEntropy(text)).toBe(referenceEntropy(text));
     }
   });
 });
