@@ -14,30 +14,57 @@ const PAIRS = 1 << 16;
 
 const pairKey = (a: number, b: number): number => ((a & 0xff) << 8) | (b & 0xff);
 
-/** Reused pair marks: a pair is present when its mark equals the current stamp. */
-const marks = new Int32Array(PAIRS);
-let stamp = 0;
-let indexed: string | undefined;
+/**
+ * Two reused indexes (the injection heuristics alternate between two views of a message);
+ * a pair is present when its mark equals the index's current stamp.
+ */
+interface PairIndex {
+  readonly marks: Int32Array;
+  stamp: number;
+  text: string | undefined;
+  lastUsed: number;
+}
 
-function indexPairs(text: string): void {
-  stamp++;
-  if (stamp === 0x7fffffff) {
-    marks.fill(0);
-    stamp = 1;
+const indexes: PairIndex[] = [
+  { marks: new Int32Array(PAIRS), stamp: 0, text: undefined, lastUsed: 0 },
+  { marks: new Int32Array(PAIRS), stamp: 0, text: undefined, lastUsed: 0 },
+];
+let clock = 0;
+
+function indexPairs(index: PairIndex, text: string): void {
+  index.stamp++;
+  if (index.stamp === 0x7fffffff) {
+    index.marks.fill(0);
+    index.stamp = 1;
   }
+  const { marks, stamp } = index;
   let previous = text.length > 0 ? text.charCodeAt(0) : 0;
   for (let i = 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
     marks[pairKey(previous, c)] = stamp;
     previous = c;
   }
-  indexed = text;
+  index.text = text;
+}
+
+/** The index of `text`, built in the least recently used slot if neither holds it. */
+function indexOf(text: string): PairIndex {
+  const [a, b] = indexes as [PairIndex, PairIndex];
+  let index: PairIndex;
+  if (a.text === text) index = a;
+  else if (b.text === text) index = b;
+  else {
+    index = a.lastUsed <= b.lastUsed ? a : b;
+    indexPairs(index, text);
+  }
+  index.lastUsed = ++clock;
+  return index;
 }
 
 /** Whether `text` contains `literal`; the same answer as `text.includes(literal)`. */
 export function containsLiteral(text: string, literal: string): boolean {
   if (literal.length >= 2) {
-    if (indexed !== text) indexPairs(text);
+    const { marks, stamp } = indexOf(text);
     for (let i = 1; i < literal.length; i++) {
       if (marks[pairKey(literal.charCodeAt(i - 1), literal.charCodeAt(i))] !== stamp) return false;
     }

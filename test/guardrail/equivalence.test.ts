@@ -64,8 +64,16 @@ describe('containsLiteral', () => {
   const literals = ['exec', 'rm -rf', '=', '(', 'ab', 'ignore', '忽略', 'ĥe', 'hé', 'zz', '', 'a'];
 
   it('answers as String.prototype.includes does, across texts searched in turn', () => {
-    for (const text of randomTexts(pieces, 2_000, 80)) {
+    const texts = randomTexts(pieces, 2_000, 80);
+    for (const text of texts) {
       for (const literal of literals) expect(containsLiteral(text, literal)).toBe(text.includes(literal));
+    }
+    // Interleaved: two, then three texts in turn (the index keeps two).
+    for (let i = 2; i < texts.length; i++) {
+      const turn = [texts[i], texts[i - 1], texts[i], texts[i - 2], texts[i - 1]] as string[];
+      for (const text of turn) {
+        for (const literal of literals) expect(containsLiteral(text, literal)).toBe(text.includes(literal));
+      }
     }
   });
 });
