@@ -20,17 +20,24 @@ export function formatCanary(bytes: Uint8Array): string {
   return CANARY_PREFIX + Buffer.from(bytes.subarray(0, 16)).toString('hex');
 }
 
-/** The last text folded for comparison and its folded form: a reply is folded once, not per check. */
-let lastFoldInput: string | undefined;
-let lastFolded = '';
+/**
+ * The last texts folded for comparison and their folded forms, two slots (a reply is checked
+ * against the canary and the system prompt in turn): a reply is folded once, not per check.
+ */
+const foldCache: { input: string | undefined; folded: string }[] = [
+  { input: undefined, folded: '' },
+  { input: undefined, folded: '' },
+];
+let foldNext = 0;
 
 /** Folded letters of the NFKC form, as both comparisons start from. */
 function foldedForCompare(text: string): string {
-  if (text !== lastFoldInput) {
-    lastFolded = foldLetters(text.normalize('NFKC'));
-    lastFoldInput = text;
-  }
-  return lastFolded;
+  for (const slot of foldCache) if (slot.input === text) return slot.folded;
+  const slot = foldCache[foldNext] as { input: string | undefined; folded: string };
+  foldNext = 1 - foldNext;
+  slot.folded = foldLetters(text.normalize('NFKC'));
+  slot.input = text;
+  return slot.folded;
 }
 
 /** Reused output buffer of {@link alphanumeric}. */
@@ -122,14 +129,22 @@ export function leaksSystemPrompt(reply: string, systemPrompt: string, spanChars
     const at = (hash & 0xffff) >>> 3;
     filter[at] = (filter[at] ?? 0) | (1 << (hash & 7));
   }
-  let leaked = false;
-  windowHashes(answer, size, (hash, start) => {
-    if (((filter[(hash & 0xffff) >>> 3] as number) & (1 << (hash & 7))) === 0) return false;
-    const candidates = windows.get(hash);
-    if (candidates === undefined) return false;
-    const span = answer.slice(start, start + size);
-    leaked = candidates.some((s) => prompt.startsWith(span, s));
-    return leaked;
-  });
-  return leaked;
+  // The reply's windows, rolled inline (the same hashes as windowHashes, without a call per window).
+  const top = power(size);
+  let h = 0;
+  for (let i = 0; i < size; i++) h = (Math.imul(h, BASE) + answer.charCodeAt(i)) | 0;
+  for (let start = 0; ; start++) {
+    const hash = h >>> 0;
+    if (((filter[(hash & 0xffff) >>> 3] as number) & (1 << (hash & 7))) !== 0) {
+      const candidates = windows.get(hash);
+      if (candidates !== undefined) {
+        const span = answer.slice(start, start + size);
+        if (candidates.some((s) => prompt.startsWith(span, s))) return true;
+      }
+    }
+    const next = start + size;
+    if (next >= answer.length) return false;
+    h = (h - Math.imul(answer.charCodeAt(start), top)) | 0;
+    h = (Math.imul(h, BASE) + answer.charCodeAt(next)) | 0;
+  }
 }
