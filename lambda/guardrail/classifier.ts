@@ -40,20 +40,23 @@ export function featureBuckets(folded: string): number[] {
   const n = folded.length;
   if (codes.length < n) codes = new Uint16Array(Math.max(n, codes.length * 2));
   const c = codes;
-  for (let i = 0; i < n; i++) c[i] = folded.charCodeAt(i);
   let previousWord = 0;
-  let i = 0;
-  // Words and word bigrams.
-  while (i < n) {
-    if (!isWordChar(c[i] as number)) {
-      i++;
+  // Words and word bigrams, in one pass that also copies the codes for the 4-grams.
+  let h = 0;
+  let inWord = false;
+  for (let i = 0; i <= n; i++) {
+    const code = i < n ? folded.charCodeAt(i) : 0;
+    if (i < n) c[i] = code;
+    if (i < n && isWordChar(code)) {
+      if (!inWord) {
+        h = (FNV_OFFSET ^ SEED_WORD) >>> 0;
+        inWord = true;
+      }
+      h = Math.imul(h ^ code, FNV_PRIME);
       continue;
     }
-    let h = (FNV_OFFSET ^ SEED_WORD) >>> 0;
-    while (i < n && isWordChar(c[i] as number)) {
-      h = Math.imul(h ^ (c[i] as number), FNV_PRIME);
-      i++;
-    }
+    if (!inWord) continue;
+    inWord = false;
     let b = h & MASK;
     if (seen[b] === 0) {
       seen[b] = 1;
@@ -69,20 +72,26 @@ export function featureBuckets(folded: string): number[] {
     previousWord = h | 1;
   }
   // Character 4-grams, including spaces and punctuation (they carry `[INST]`, `:`, `{}`).
+  // The first three codes of each window roll along in locals: one array read per window.
   const start = (FNV_OFFSET ^ SEED_CHAR) >>> 0;
-  for (let k = 0; k + 4 <= n; k++) {
-    const h = Math.imul(
-      Math.imul(
-        Math.imul(Math.imul(start ^ (c[k] as number), FNV_PRIME) ^ (c[k + 1] as number), FNV_PRIME) ^
-          (c[k + 2] as number),
+  if (n >= 4) {
+    let c0 = c[0] as number;
+    let c1 = c[1] as number;
+    let c2 = c[2] as number;
+    for (let k = 3; k < n; k++) {
+      const c3 = c[k] as number;
+      const h = Math.imul(
+        Math.imul(Math.imul(Math.imul(start ^ c0, FNV_PRIME) ^ c1, FNV_PRIME) ^ c2, FNV_PRIME) ^ c3,
         FNV_PRIME,
-      ) ^ (c[k + 3] as number),
-      FNV_PRIME,
-    );
-    const b = h & MASK;
-    if (seen[b] === 0) {
-      seen[b] = 1;
-      buckets.push(b);
+      );
+      const b = h & MASK;
+      if (seen[b] === 0) {
+        seen[b] = 1;
+        buckets.push(b);
+      }
+      c0 = c1;
+      c1 = c2;
+      c2 = c3;
     }
   }
   for (const b of buckets) seen[b] = 0;
