@@ -162,8 +162,76 @@ const UPPER_HOMOGLYPHS: Readonly<Record<string, string>> = {
   Т: 't',
   К: 'k',
 };
-const UPPER_HOMOGLYPH_CHARS = new RegExp(`[${Object.keys(UPPER_HOMOGLYPHS).join('')}]`, 'gu');
-const HOMOGLYPH_CHARS = new RegExp(`[${Object.keys(HOMOGLYPHS).join('')}]`, 'gu');
+
+/**
+ * A character map by code unit. Every key of both maps is one UTF-16 code unit (no surrogate
+ * pairs), so mapping code units replaces exactly the characters a `[keys]` class with the `u`
+ * flag would match.
+ */
+interface CodeUnitMap {
+  /** Replacement code unit by code unit; 0 when unmapped, {@link MULTI} when longer. */
+  readonly single: Uint16Array;
+  readonly multi: ReadonlyMap<number, string>;
+}
+const MULTI = 0xffff;
+
+function codeUnitMap(map: Readonly<Record<string, string>>): CodeUnitMap {
+  const single = new Uint16Array(0x10000);
+  const multi = new Map<number, string>();
+  for (const [from, to] of Object.entries(map)) {
+    if (from.length !== 1 || from.charCodeAt(0) < 128) {
+      throw new Error(`Homoglyph key "${from}" is not one non-ASCII code unit`);
+    }
+    const code = from.charCodeAt(0);
+    if (to.length === 1 && to.charCodeAt(0) !== 0 && to.charCodeAt(0) !== MULTI)
+      single[code] = to.charCodeAt(0);
+    else {
+      single[code] = MULTI;
+      multi.set(code, to);
+    }
+  }
+  return { single, multi };
+}
+const UPPER_HOMOGLYPH_CODES = codeUnitMap(UPPER_HOMOGLYPHS);
+const HOMOGLYPH_CODES = codeUnitMap(HOMOGLYPHS);
+
+/** Reused output buffer of {@link mapCodeUnits}. */
+let mapped = new Uint16Array(1024);
+
+/**
+ * Replaces every code unit that `map` has (non-ASCII keys only: ASCII passes through
+ * untouched), writing into a reused buffer: one pass, no callback per replaced character.
+ */
+function mapCodeUnits(text: string, map: CodeUnitMap): string {
+  const { single, multi } = map;
+  let changed = false;
+  let k = 0;
+  if (mapped.length < text.length * 2 + 2) mapped = new Uint16Array(text.length * 2 + 2);
+  const out = mapped;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const to = c < 128 ? 0 : (single[c] as number);
+    if (to === 0) {
+      out[k++] = c;
+    } else if (to !== MULTI) {
+      changed = true;
+      out[k++] = to;
+    } else {
+      changed = true;
+      const s = multi.get(c) as string;
+      for (let j = 0; j < s.length; j++) out[k++] = s.charCodeAt(j);
+    }
+  }
+  if (!changed) return text;
+  let result = '';
+  for (let at = 0; at < k; at += 8192) {
+    result += String.fromCharCode.apply(
+      null,
+      out.subarray(at, Math.min(k, at + 8192)) as unknown as number[],
+    );
+  }
+  return result;
+}
 
 /**
  * Lower-case, drop diacritics, map homoglyphs: the letters of the text as a reader sees them.
@@ -174,12 +242,9 @@ export function foldLetters(text: string): string {
   // typical input cheap.
   if (!NON_ASCII.test(text)) return text.toLowerCase();
   // Capitals first: lower-casing would turn Greek `Ν` (looks like N) into `ν` (looks like v).
-  const lowered = text.replace(UPPER_HOMOGLYPH_CHARS, (ch) => UPPER_HOMOGLYPHS[ch] ?? ch).toLowerCase();
+  const lowered = mapCodeUnits(text, UPPER_HOMOGLYPH_CODES).toLowerCase();
   if (!NON_ASCII.test(lowered)) return lowered;
-  return lowered
-    .normalize('NFD')
-    .replace(COMBINING_MARKS, '')
-    .replace(HOMOGLYPH_CHARS, (ch) => HOMOGLYPHS[ch] ?? ch);
+  return mapCodeUnits(lowered.normalize('NFD').replace(COMBINING_MARKS, ''), HOMOGLYPH_CODES);
 }
 
 /** Character classes of the leetspeak pass, as an ASCII table. */
