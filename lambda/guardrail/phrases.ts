@@ -84,6 +84,9 @@ export function tokenize(folded: string): string[] {
   return folded.split(/[^a-z0-9']+/).filter((t) => t.length > 0);
 }
 
+/** Start words a phrase is tried at before checking whether it can occur at all. */
+const RECHECK_AFTER = 4;
+
 /** A set of phrase rules indexed for matching. */
 export class PhraseIndex<F extends string> {
   private readonly byFirst = new Map<string, CompiledPhrase<F>[]>();
@@ -107,15 +110,52 @@ export class PhraseIndex<F extends string> {
   /** The distinct rules whose phrases occur in `tokens`. */
   match(tokens: readonly string[]): Set<PhraseRule<F>> {
     const hits = new Set<PhraseRule<F>>();
+    // A phrase tried at many start words is first checked against the text's words: if a
+    // required slot has none of its words among the tokens, it cannot occur anywhere and is
+    // not tried again (texts that repeat a phrase's first word many times).
+    let present: Set<string> | undefined;
+    const tries = new Map<CompiledPhrase<F>, number>();
     for (let i = 0; i < tokens.length; i++) {
       const candidates = this.byFirst.get(tokens[i] as string);
       if (candidates === undefined) continue;
       for (const phrase of candidates) {
-        if (!hits.has(phrase.rule) && matchesAt(phrase.steps, tokens, i, 0)) hits.add(phrase.rule);
+        if (hits.has(phrase.rule)) continue;
+        const tried = tries.get(phrase) ?? 0;
+        if (tried < 0) continue;
+        if (tried === RECHECK_AFTER) {
+          present ??= new Set(tokens);
+          if (!canOccur(phrase.steps, present)) {
+            tries.set(phrase, -1);
+            continue;
+          }
+        }
+        tries.set(phrase, tried + 1);
+        if (matchesAt(phrase.steps, tokens, i, 0)) hits.add(phrase.rule);
       }
     }
     return hits;
   }
+}
+
+/**
+ * False when the phrase cannot match anywhere: some required slot has none of its words in
+ * `present` (a single-word alternative is a token of any match; a multi-word one puts all
+ * its words there, so its first word is checked). Gaps and optional slots require nothing.
+ */
+function canOccur(steps: readonly Step[], present: ReadonlySet<string>): boolean {
+  for (const step of steps) {
+    if (step.kind !== 'alts' || step.optional) continue;
+    let any = false;
+    for (const word of step.single) {
+      if (present.has(word)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) any = step.multi.some((words) => present.has(words[0] as string));
+    if (!any) return false;
+  }
+  return true;
 }
 
 /** Whether `steps[s..]` match `tokens` from position `t`. */

@@ -12,6 +12,7 @@ import {
   lettersOnly,
   normalizeText,
 } from '../../lambda/guardrail/normalize';
+import { PhraseIndex, type PhraseRule, tokenize } from '../../lambda/guardrail/phrases';
 import { ipv6Candidates } from '../../lambda/guardrail/pii';
 import { shannonEntropy } from '../../lambda/guardrail/secrets';
 
@@ -221,5 +222,22 @@ describe('shannonEntropy', () => {
     for (const text of randomTexts(pieces, 3_000, 60, 17)) {
       expect(shannonEntropy(text)).toBe(referenceEntropy(text));
     }
+  });
+});
+
+describe('PhraseIndex after many tries of the same first word', () => {
+  const rules = [
+    { family: 'override', weight: 1, source: 'ignore {all|} ~2 previous {instructions|rules}' },
+    { family: 'override', weight: 1, source: 'ignore {the above|everything}' },
+  ] as const;
+
+  it('still finds a phrase that occurs after its first word was tried many times', () => {
+    const index = new PhraseIndex<'override'>(rules as unknown as PhraseRule<'override'>[]);
+    const near = tokenize('ignore the meeting notes and ignore this '.repeat(10));
+    expect(index.match(near).size).toBe(0);
+    const late = [...near, ...tokenize('ignore all the previous rules')];
+    expect([...index.match(late)].map((r) => r.source)).toEqual([rules[0].source]);
+    const multi = [...near, ...tokenize('ignore the above')];
+    expect([...index.match(multi)].map((r) => r.source)).toEqual([rules[1].source]);
   });
 });
