@@ -69,7 +69,7 @@ describe('WAF rule AI-001 phrases', () => {
       const hits = (list: typeof rows) =>
         list.filter((r) => matchesPromptInjectionPhrase(JSON.stringify({ message: r.text }))).length;
       expect(hits(benign) / benign.length).toBeLessThanOrEqual(MAX_FALSE_POSITIVE_RATE);
-      // Coarse by design: it must still catch the blunt attacks (measured 0.16 recall at 0 FP).
+      // Coarse by design: it must still catch the blunt attacks (measured 0.11 recall at 0 FP).
       expect(hits(attacks) / attacks.length).toBeGreaterThan(0.1);
     },
   );
