@@ -316,17 +316,17 @@ export async function chat(
   // Exception: on the reply, when every policy that fired only anonymized (PII masked by the
   // policy's ANONYMIZE action), Bedrock's text is the model's reply with those spans masked;
   // it is delivered like one, after our own output checks below.
-  const bedrockMasks: readonly GuardrailDecision[] =
+  const bedrockDecisions = reply.guardrailDecisions ?? [];
+  const onlyMasked =
     reply.guardrailIntervened &&
     reply.guardrailSide === 'output' &&
-    (reply.guardrailDecisions ?? []).length > 0 &&
-    (reply.guardrailDecisions ?? []).every((d) => d.action === 'mask')
-      ? (reply.guardrailDecisions ?? [])
-      : [];
+    bedrockDecisions.length > 0 &&
+    bedrockDecisions.every((d) => d.action === 'mask');
+  const bedrockMasks: readonly GuardrailDecision[] = onlyMasked ? bedrockDecisions : [];
   for (const f of bedrockMasks)
     deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
-  if (reply.guardrailIntervened && bedrockMasks.length === 0) {
-    const named = (reply.guardrailDecisions ?? []).slice(
+  if (reply.guardrailIntervened && !onlyMasked) {
+    const named = bedrockDecisions.slice(
       0,
       Math.max(1, AUDIT_LIMITS.guardrailDecisions - inputVerdict.findings.length),
     );
