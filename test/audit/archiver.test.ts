@@ -44,9 +44,16 @@ describe('audit archiver (moto S3 with Object Lock)', () => {
   ) {
     const bucket = `audit-archive-${++bucketCounter}`;
     await createLockedBucket(s3, bucket);
+    // The archiver's clock (partitions, chain ids) is fixed; the retain-until date is enforced by
+    // the real moto server on the real clock, so the sink's clock must be the real one.
     const now = () => new Date('2026-11-23T12:00:00.000Z');
     const sink = wrap(
-      createS3ArchiveSink({ s3, bucket, now, objectLock: { mode: 'COMPLIANCE', retentionDays: 1 } }),
+      createS3ArchiveSink({
+        s3,
+        bucket,
+        now: () => new Date(),
+        objectLock: { mode: 'COMPLIANCE', retentionDays: 1 },
+      }),
     );
     const metrics = recordingMetrics();
     const logger = recordingLogger();

@@ -46,6 +46,21 @@ async function waitForHealth(endpoint: string, child: ChildProcess, output: () =
   throw new Error(`cognito-local did not become healthy within 30 s: ${output()}`);
 }
 
+/**
+ * The variables that give a child process the suite's clock: the emulator issues tokens whose
+ * iat/exp the suite's verifier checks, so both must read the same time, also when
+ * `npm run test:clock` shifts it with libfaketime (LD_PRELOAD + FAKETIME*).
+ */
+function sameClock(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined &&
+        /^(LD_PRELOAD|DYLD_INSERT_LIBRARIES|DYLD_FORCE_FLAT_NAMESPACE|FAKETIME.*)$/.test(entry[0]),
+    ),
+  );
+}
+
 /** Starts cognito-local; retries once on a port race with another suite. */
 export async function startCognitoLocal(): Promise<CognitoLocalHandle> {
   const packageJson = createRequire(import.meta.url).resolve('cognito-local/package.json');
@@ -57,7 +72,7 @@ export async function startCognitoLocal(): Promise<CognitoLocalHandle> {
     const endpoint = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, [bin], {
       cwd: dataDirectory,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1' },
+      env: { PATH: process.env.PATH ?? '', ...sameClock(), PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
