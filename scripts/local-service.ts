@@ -20,7 +20,7 @@ import { composeServices } from '../lambda/app/services';
 import type { ChatModel } from '../lambda/chat/ports';
 import { LocalDataKeys } from '../lambda/crypto/local-data-keys';
 import { handler as health } from '../lambda/functions/health';
-import { composeBase } from '../lambda/local/compose';
+import { composeBase, jsonLineLog } from '../lambda/local/compose';
 import { LocalIssuer } from '../lambda/local/issuer';
 import { createLocalServer, type LocalTargets } from '../lambda/local/server';
 import { createBedrockChatModel, isTransportFailure } from '../lambda/model/bedrock-converse-model';
@@ -430,9 +430,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       issuer,
       auditRetentionDays: config.audit.tableRetentionDays,
       count,
-      logger: {
-        error: (message, attributes) => logError(`${message} ${JSON.stringify(attributes)}`),
-      },
+      logger: jsonLineLog('omnichat-local', logError),
     });
     const services = composeServices({
       dynamo,
@@ -459,7 +457,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
             label: 'Amazon Bedrock (hybrid mode)',
           })
         : createLocalChatModel();
-    const shared = { claimCheck: base.claimCheck, audit: base.audit };
+    const shared = { claimCheck: base.claimCheck, audit: base.audit, log: base.log };
     const assets = loadAssets(WEB_ASSETS_DIR);
     const targets: LocalTargets = {
       health,

@@ -24,17 +24,20 @@ import {
 } from '../chat/history-service';
 import { callerOf, createApiHandler, type RouteCall } from '../runtime/api-handler';
 import type { AuditSink } from '../runtime/audit-sink';
+import type { ErrorLog } from '../runtime/unexpected-error';
 import type { SettingsStore, SettingsVersion } from '../settings/settings-store';
-import { ValidationError } from '../shared/errors';
+import { OmniChatError, ValidationError } from '../shared/errors';
 import { jsonResponse } from '../shared/http';
 
 /** A Lambda handler for ALB events. */
 export type AlbHandler = (event: ALBEvent, context: import('aws-lambda').Context) => Promise<ALBResult>;
 
-/** What every API function shares: authentication and the audit trail. */
+/** What every API function shares: authentication, the audit trail and the error log. */
 export interface BaseDeps {
   readonly claimCheck: ClaimCheckOptions;
   readonly audit: AuditSink;
+  /** Where each unexpected error is logged once (lambda/runtime/unexpected-error.ts). */
+  readonly log: ErrorLog;
 }
 
 /** The audit actor of a call. */
@@ -59,6 +62,7 @@ const metaOf = (call: RouteCall) => ({
 export function chatFunction(deps: BaseDeps & { readonly chat: ChatDeps }) {
   return createApiHandler({
     claimCheck: deps.claimCheck,
+    log: deps.log,
     routes: {
       'POST /api/v1/chat': async (call) => {
         const principal = callerOf(call);
@@ -81,6 +85,7 @@ export function chatFunction(deps: BaseDeps & { readonly chat: ChatDeps }) {
 export function historyFunction(deps: BaseDeps & { readonly history: HistoryDeps }) {
   return createApiHandler({
     claimCheck: deps.claimCheck,
+    log: deps.log,
     routes: {
       'GET /api/v1/conversations': async (call) => {
         const page = parsePageQuery(call.request.query);
@@ -118,6 +123,7 @@ export function keysFunction(
   };
   return createApiHandler({
     claimCheck: deps.claimCheck,
+    log: deps.log,
     routes: {
       'GET /api/v1/keys': async (call) =>
         jsonResponse(200, { items: await listApiKeys(callerOf(call), keyDeps) }),
@@ -163,7 +169,7 @@ function parseAdminChange(body: unknown): { expectedVersion: number; changes: un
   const { expectedVersion, changes, ...rest } = body as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw new ValidationError(`Unknown field "${unknown[0]}".`);
-  if (typeof expectedVersion !== 'number' || !Number.isInteger(expectedVersion) || expectedVersion < 0) {
+  if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
     throw new ValidationError('"expectedVersion" must be the version you edited (an integer >= 0).');
   }
   if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
@@ -213,24 +219,46 @@ export function adminFunction(deps: AdminDeps) {
     const principal = callerOf(call);
     const { expectedVersion, changes } = parseAdminChange(call.request.body);
     const type = scope === 'settings' ? 'SETTINGS_CHANGED' : 'MODEL_ALLOWLIST_CHANGED';
+    const action = scope === 'settings' ? 'settings.update' : 'models.update';
     // Recorded before it happens: a change the trail cannot record is not made (503), so no
-    // version is ever in force without an audit record. The result follows below.
+    // version is ever in force without an audit record. The result follows below: success,
+    // or the refusal with its reason; never a success that did not happen.
     await deps.audit({
       type,
       actor: actorOf(call, principal),
-      resource: `settings/v${expectedVersion}`,
-      action: scope === 'settings' ? 'settings.update.request' : 'models.update.request',
-      outcome: 'success',
+      resource: 'settings',
+      action: `${action}.request`,
+      outcome: 'attempted',
       requestId: call.request.requestId,
       durationMs: 0,
       fields: { expectedVersion },
     });
-    const updated = await deps.settings.update(changes, { expectedVersion, actor: principal.sub, scope });
+    let updated: SettingsVersion;
+    try {
+      updated = await deps.settings.update(changes, { expectedVersion, actor: principal.sub, scope });
+    } catch (error) {
+      // Refused (invalid value, stale version): record the failure, then answer the 4xx. An
+      // unavailable store (5xx) leaves only the attempt: its result is not known.
+      if (error instanceof OmniChatError && error.isClientError) {
+        await deps.audit({
+          type,
+          actor: actorOf(call, principal),
+          resource: 'settings',
+          action,
+          outcome: 'failure',
+          reason: error.code,
+          requestId: call.request.requestId,
+          durationMs: 0,
+          fields: { expectedVersion },
+        });
+      }
+      throw error;
+    }
     await deps.audit({
       type,
       actor: actorOf(call, principal),
       resource: `settings/v${updated.version}`,
-      action: scope === 'settings' ? 'settings.update' : 'models.update',
+      action,
       outcome: 'success',
       requestId: call.request.requestId,
       durationMs: 0,
@@ -240,6 +268,7 @@ export function adminFunction(deps: AdminDeps) {
   };
   return createApiHandler({
     claimCheck: deps.claimCheck,
+    log: deps.log,
     routes: {
       'GET /api/v1/admin/settings': async (call) => {
         callerOf(call);

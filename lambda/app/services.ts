@@ -41,7 +41,7 @@ export interface ServicesOptions {
   readonly tables: ServiceTables;
   readonly keys: DataKeyProvider;
   readonly deploy: DeployConfig;
-  readonly base: BaseDeps;
+  readonly base: Pick<BaseDeps, 'claimCheck' | 'audit'>;
   readonly apiKeyStore: DynamoDbApiKeyStore;
   readonly count: CountMetric;
   readonly countWith?: (name: MetricName, dimensions: Record<string, string>, value?: number) => void;

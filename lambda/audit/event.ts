@@ -33,8 +33,12 @@ export const AUDIT_EVENT_TYPES = [
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** How the audited action ended. */
-export const AUDIT_OUTCOMES = ['success', 'failure', 'denied', 'blocked'] as const;
-/** How the audited action ended: `denied` by authorization, `blocked` by a guardrail. */
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied', 'blocked', 'attempted'] as const;
+/**
+ * How the audited action ended: `denied` by authorization, `blocked` by a guardrail;
+ * `attempted` is the record written before an action whose result follows in its own record
+ * (a `.request` action), so the trail never claims a success that did not happen.
+ */
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** Guardrail layers of DESIGN.md section 6. */

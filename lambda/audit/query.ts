@@ -145,11 +145,17 @@ function sign(key: Uint8Array, payload: string): Buffer {
 }
 
 interface CursorPayload {
-  readonly v: 1;
+  readonly v: 2;
   /** Sort key of the last event returned. */
   readonly after: string;
   /** Fingerprint of the query the cursor belongs to. */
   readonly q: string;
+  /**
+   * The query's resolved bounds (ISO): a query that omitted `from`/`to` defaulted them from the
+   * clock, which moves; the next page reads them from here instead.
+   */
+  readonly from: string;
+  readonly to: string;
 }
 
 function encodeCursor(key: Uint8Array, payload: CursorPayload): string {
@@ -157,8 +163,11 @@ function encodeCursor(key: Uint8Array, payload: CursorPayload): string {
   return `${body}.${base64url(sign(key, body))}`;
 }
 
-function decodeCursor(key: Uint8Array, cursor: string, fingerprint: string): string {
-  const invalid = new ValidationError('cursor is invalid or belongs to another query.');
+const invalidCursor = () => new ValidationError('cursor is invalid or belongs to another query.');
+
+/** The signed payload of a cursor; its fingerprint is checked by the caller. */
+function decodeCursor(key: Uint8Array, cursor: string): CursorPayload {
+  const invalid = invalidCursor();
   const [body, mac, extra] = cursor.split('.');
   if (body === undefined || mac === undefined || extra !== undefined || cursor.length > 1024) throw invalid;
   const expected = sign(key, body);
@@ -171,8 +180,18 @@ function decodeCursor(key: Uint8Array, cursor: string, fingerprint: string): str
     throw invalid;
   }
   const candidate = payload as Partial<CursorPayload> | null;
-  if (candidate?.v !== 1 || typeof candidate.after !== 'string' || candidate.q !== fingerprint) throw invalid;
-  return candidate.after;
+  if (
+    candidate?.v !== 2 ||
+    typeof candidate.after !== 'string' ||
+    typeof candidate.q !== 'string' ||
+    typeof candidate.from !== 'string' ||
+    typeof candidate.to !== 'string' ||
+    Number.isNaN(Date.parse(candidate.from)) ||
+    Number.isNaN(Date.parse(candidate.to))
+  ) {
+    throw invalid;
+  }
+  return candidate as CursorPayload;
 }
 
 /** Days (yyyy-mm-dd, UTC) touched by a range, in order. */
@@ -204,13 +223,18 @@ export async function queryAuditEvents(
   if (request.type !== undefined && !AUDIT_EVENT_TYPES.includes(request.type)) {
     throw new ValidationError(`type must be one of ${AUDIT_EVENT_TYPES.join(', ')}.`);
   }
-  const now = options.now();
-  const to = isoBound(request.to, 'to', now);
+  // A cursor carries the bounds its first page resolved; omitted bounds come from it, not the clock.
+  const pinned = request.cursor === undefined ? undefined : decodeCursor(options.cursorKey, request.cursor);
+  const to = isoBound(request.to, 'to', pinned ? new Date(pinned.to) : options.now());
   // A user's whole history is a bounded set of Queries; a time-only query is bounded in days.
   const from = isoBound(
     request.from,
     'from',
-    request.user === undefined ? new Date(to.getTime() - DAY_MS) : new Date(0),
+    pinned
+      ? new Date(pinned.from)
+      : request.user === undefined
+        ? new Date(to.getTime() - DAY_MS)
+        : new Date(0),
   );
   if (from > to) throw new ValidationError('from must not be after to.');
   const maxRangeDays = options.maxRangeDays ?? 31;
@@ -222,8 +246,8 @@ export async function queryAuditEvents(
   const fingerprint = sha256Hex(
     JSON.stringify([request.user ?? null, from.toISOString(), to.toISOString(), request.type ?? null]),
   ).slice(0, 32);
-  const after =
-    request.cursor === undefined ? undefined : decodeCursor(options.cursorKey, request.cursor, fingerprint);
+  if (pinned !== undefined && pinned.q !== fingerprint) throw invalidCursor();
+  const after = pinned?.after;
   // `~` sorts after every ULID character, so the upper bound includes events at exactly `to`.
   const skFrom = after ?? `${from.toISOString()}#`;
   const skTo = `${to.toISOString()}#~`;
@@ -277,7 +301,13 @@ export async function queryAuditEvents(
     withheld,
     ...(hasMore &&
       last !== undefined && {
-        nextCursor: encodeCursor(options.cursorKey, { v: 1, after: last.sk, q: fingerprint }),
+        nextCursor: encodeCursor(options.cursorKey, {
+          v: 2,
+          after: last.sk,
+          q: fingerprint,
+          from: from.toISOString(),
+          to: to.toISOString(),
+        }),
       }),
   };
 }

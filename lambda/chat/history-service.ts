@@ -240,7 +240,7 @@ export async function eraseMyData(principal: Principal, meta: HistoryMeta, deps:
     actor: actorOf(principal, meta),
     resource: `user/${principal.sub}`,
     action: 'me.erase.request',
-    outcome: 'success',
+    outcome: 'attempted',
     requestId: meta.requestId,
     durationMs: 0,
   });

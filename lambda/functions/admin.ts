@@ -13,5 +13,6 @@ const services = createAwsServices(common);
 export const handler = adminFunction({
   claimCheck: common.claimCheck,
   audit: common.audit,
+  log: common.observability.logger,
   ...services.admin,
 }).use(logMetrics(common.observability.metrics));

@@ -26,5 +26,6 @@ const model = createBedrockChatModel({
 export const handler = chatFunction({
   claimCheck: common.claimCheck,
   audit: common.audit,
+  log: common.observability.logger,
   chat: services.chat(model),
 }).use(logMetrics(common.observability.metrics));

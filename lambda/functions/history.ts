@@ -13,5 +13,6 @@ const services = createAwsServices(common);
 export const handler = historyFunction({
   claimCheck: common.claimCheck,
   audit: common.audit,
+  log: common.observability.logger,
   history: services.history,
 }).use(logMetrics(common.observability.metrics));

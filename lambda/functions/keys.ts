@@ -11,6 +11,7 @@ const common = createAwsCommon('keys');
 export const handler = keysFunction({
   claimCheck: common.claimCheck,
   audit: common.audit,
+  log: common.observability.logger,
   store: common.apiKeyStore,
   owners: common.owners,
 }).use(logMetrics(common.observability.metrics));

@@ -13,6 +13,7 @@ const common = createAwsCommon('web');
 export const handler = webFunction({
   claimCheck: common.claimCheck,
   audit: common.audit,
+  log: common.observability.logger,
   assets: loadAssets(fileURLToPath(new URL('./assets/', import.meta.url))),
   signOutPath: '/app/logout',
   cognitoLogoutUrl: requireEnv('COGNITO_LOGOUT_URL'),

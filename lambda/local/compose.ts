@@ -13,6 +13,7 @@ import type { ClaimCheckOptions } from '../auth/claim-check';
 import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from '../auth/token-verifier';
 import { type AuditSink, auditDecisions, type CountMetric, createAuditSink } from '../runtime/audit-sink';
+import type { ErrorLog } from '../runtime/unexpected-error';
 import { LOCAL_CLIENT_ID, type LocalIssuer } from './issuer';
 
 /** Table names of the local store, by table schema id. */
@@ -28,6 +29,8 @@ export interface LocalBase {
   readonly audit: AuditSink;
   readonly apiKeyStore: DynamoDbApiKeyStore;
   readonly owners: DynamoDbOwnerDirectory;
+  /** Where unexpected errors and failed audit writes are logged. */
+  readonly log: ErrorLog;
 }
 
 /** Options of {@link composeBase}. */
@@ -38,12 +41,33 @@ export interface ComposeBaseOptions {
   /** Days audit events stay in the table. */
   readonly auditRetentionDays: number;
   readonly count?: CountMetric;
-  readonly logger?: AuditLogger;
+  /** @default one JSON line per record on stderr ({@link jsonLineLog}) */
+  readonly logger?: AuditLogger & ErrorLog;
+}
+
+/** A structured log on stderr: one JSON object a line, like Powertools' in AWS. */
+export function jsonLineLog(
+  serviceName: string,
+  write: (line: string) => void = (line) => console.error(line),
+): ErrorLog {
+  return {
+    error: (message, attributes) =>
+      write(
+        JSON.stringify({
+          level: 'ERROR',
+          message,
+          service: serviceName,
+          timestamp: new Date().toISOString(),
+          ...attributes,
+        }),
+      ),
+  };
 }
 
 /** Builds the shared ports for local mode. */
 export function composeBase(options: ComposeBaseOptions): LocalBase {
   const count = options.count ?? (() => undefined);
+  const log = options.logger ?? jsonLineLog('omnichat-local');
   const verifier = createAccessTokenVerifier({
     issuer: options.issuer.issuer,
     jwks: options.issuer.jwks,
@@ -56,7 +80,7 @@ export function composeBase(options: ComposeBaseOptions): LocalBase {
       tableName: options.tables.audit,
       ttlDays: options.auditRetentionDays,
     }),
-    { metrics, logger: options.logger ?? { error: (message) => console.error(message) } },
+    { metrics, logger: log },
   );
   const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
   const apiKeyStore = new DynamoDbApiKeyStore(options.dynamo, options.tables.apiKeys);
@@ -66,6 +90,7 @@ export function composeBase(options: ComposeBaseOptions): LocalBase {
     audit,
     apiKeyStore,
     owners,
+    log,
     claimCheck: {
       verifier,
       apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },

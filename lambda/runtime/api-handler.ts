@@ -18,6 +18,7 @@ import {
   type ParsedRequest,
   parsedRequest,
 } from '../shared/http';
+import { type ErrorLog, logUnexpectedError } from './unexpected-error';
 
 /** What a route's core receives. */
 export interface RouteCall {
@@ -40,7 +41,9 @@ export type RouteKey = `${RouteRule['method']} ${string}`;
 export interface ApiHandlerOptions {
   readonly routes: Readonly<Partial<Record<RouteKey, RouteImpl>>>;
   readonly claimCheck: ClaimCheckOptions;
-  readonly edge?: HttpEdgeOptions;
+  /** Receives the one structured record of each unexpected error (required: none goes unlogged). */
+  readonly log: ErrorLog;
+  readonly edge?: Omit<HttpEdgeOptions, 'onUnexpectedError'>;
 }
 
 type Context = EdgeContext & AuthContext;
@@ -64,8 +67,21 @@ export function createApiHandler(options: ApiHandlerOptions) {
       ...(userAgent ? { userAgent } : {}),
     });
   };
+  const onUnexpectedError = (error: unknown, context: Context): void => {
+    const match = context.route;
+    logUnexpectedError(options.log, error, {
+      requestId: context.awsRequestId,
+      ...(context.functionName ? { functionName: context.functionName } : {}),
+      ...(context.request ? { method: context.request.method } : {}),
+      ...(match
+        ? { route: `${match.route.method} ${match.route.pattern}` }
+        : context.request
+          ? { route: context.request.path }
+          : {}),
+    });
+  };
   return middy<ALBEvent, ALBResult, Error, Context>()
-    .use(httpEdge(options.edge))
+    .use(httpEdge({ ...options.edge, onUnexpectedError }))
     .use(claimCheck(options.claimCheck))
     .handler(dispatch);
 }

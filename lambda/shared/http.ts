@@ -158,8 +158,11 @@ export interface HttpEdgeOptions {
    * @default SECURITY_HEADERS
    */
   readonly securityHeaders?: Readonly<Record<string, string>>;
-  /** Receives unexpected (5xx) errors; never their details to the caller. */
-  readonly onUnexpectedError?: (error: unknown, requestId: string) => void;
+  /**
+   * Receives each unexpected error (anything but a 4xx {@link OmniChatError}) once, with the
+   * invocation's context; the caller only ever sees the status and the request id.
+   */
+  readonly onUnexpectedError?: (error: unknown, context: EdgeContext) => void;
 }
 
 /** Middy middleware: parse and bound the request, secure and shape every response. */
@@ -189,7 +192,7 @@ export function httpEdge(
     onError: async (request) => {
       const requestId = request.context.awsRequestId;
       if (!(request.error instanceof OmniChatError) || !request.error.isClientError) {
-        options.onUnexpectedError?.(request.error, requestId);
+        options.onUnexpectedError?.(request.error, request.context);
       }
       const response = errorResponse(request.error, requestId);
       request.response = { ...response, headers: { ...(response.headers ?? {}), ...forced } };

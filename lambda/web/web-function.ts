@@ -73,6 +73,7 @@ export function webFunction(deps: WebDeps) {
   const page = (deps.assets.get('index.html') ?? '').replace('{{SIGN_OUT_PATH}}', deps.signOutPath);
   return createApiHandler({
     claimCheck: deps.claimCheck,
+    log: deps.log,
     edge: { securityHeaders: PAGE_HEADERS },
     routes: {
       'GET /': async () => ({

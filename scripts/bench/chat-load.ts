@@ -158,6 +158,7 @@ export async function benchChatLoad(
     const handler = chatFunction({
       claimCheck: base.claimCheck,
       audit: base.audit,
+      log: base.log,
       chat: services.chat(model),
     });
     const message = typicalMessage(CHAT_MESSAGE_CHARS);

@@ -683,6 +683,63 @@ describe('faults', () => {
     }
   });
 
+  it('logs an unexpected error once, structured and without secrets, and answers 500 with only the request id', async () => {
+    // Prepare: a client fault DynamoDB would only answer to a bug of ours (a malformed query),
+    // whose message carries credentials as a careless bug might.
+    const ada = newUser();
+    const created = await api.keys(
+      albEvent('POST', '/api/v1/keys', { token: ada.token, body: { name: 'k', permissions: ['chat:read'] } }),
+    );
+    const { key } = json<{ key: string }>(created);
+    api.faults.set({
+      ...ddb('Query', () => api.tables.apiKeys, 'ValidationException'),
+      message: `Invalid KeyConditionExpression near Bearer ${ada.token} and ${key}`,
+    });
+    api.errorLog.length = 0;
+
+    // Act
+    const result = await api.keys(albEvent('GET', '/api/v1/keys', { token: ada.token }));
+
+    // Assess: the caller sees a generic 500 with the request id, no stack, no detail.
+    const body = errorBody(result);
+    expect(result.statusCode).toBe(500);
+    expect(body.error).toMatchObject({ code: 'internal_error', message: 'An internal error occurred.' });
+    expect(result.body).not.toMatch(/ValidationException|KeyCondition|at .*\.ts/);
+    // ... and operators see exactly one record of it, with the request id and the route.
+    expect(api.errorLog).toHaveLength(1);
+    const [record] = api.errorLog;
+    expect(record).toMatchObject({
+      message: 'Unexpected error',
+      attributes: {
+        requestId: body.error.requestId,
+        functionName: 'omnichat-test',
+        method: 'GET',
+        route: 'GET /api/v1/keys',
+        error: {
+          name: 'ValidationException',
+          message: expect.stringContaining('Invalid KeyConditionExpression'),
+        },
+      },
+    });
+    expect((record!.attributes.error as { stack?: string }).stack).toMatch(/ValidationException/);
+    const logged = JSON.stringify(api.errorLog);
+    expect(logged).not.toContain(ada.token);
+    expect(logged).not.toContain(key);
+    expect(logged).not.toContain(ada.token.split('.')[1]!);
+  });
+
+  it("logs nothing for errors that are the caller's (4xx)", async () => {
+    const ada = newUser();
+    api.errorLog.length = 0;
+    const results = [
+      await api.keys(albEvent('GET', '/api/v1/keys')),
+      await api.keys(albEvent('POST', '/api/v1/keys', { token: ada.token, rawBody: '{"name":' })),
+      await api.keys(albEvent('DELETE', '/api/v1/keys/not-a-key-id', { token: ada.token })),
+    ];
+    expect(results.map((r) => r.statusCode)).toEqual([401, 400, 404]);
+    expect(api.errorLog).toEqual([]);
+  });
+
   it('answers 503 with Retry-After on the admin routes when their tables fail', async () => {
     const admin = newUser(['admin']);
     const auditQuery = () =>
@@ -712,6 +769,47 @@ describe('faults', () => {
       expectError(result, 503, 'service_unavailable');
       expect(Number(header(result, 'Retry-After'))).toBeGreaterThan(0);
     }
+  });
+
+  it('records a refused admin change as attempted then failed, never as a success, and names no raw input', async () => {
+    const admin = newUser(['admin']);
+    const settings = json<{ version: number }>(
+      await api.coldAdmin()(albEvent('GET', '/api/v1/admin/settings', { token: admin.token })),
+    );
+    const put = (path: string, body: unknown) =>
+      api.admin(albEvent('PUT', path, { token: admin.token, body }));
+
+    const results = [
+      // A value the settings schema refuses, a stale version, a version no integer can be.
+      await put('/api/v1/admin/settings', {
+        expectedVersion: settings.version,
+        changes: { maxOutputTokens: 1e308 },
+      }),
+      await put('/api/v1/admin/models', {
+        expectedVersion: settings.version + 5,
+        changes: { defaultModelId: 'x' },
+      }),
+      await put('/api/v1/admin/settings', { expectedVersion: 1e308, changes: {} }),
+    ];
+
+    expect(results.map((r) => [r.statusCode, errorBody(r).error.code])).toEqual([
+      [400, 'validation_failed'],
+      [409, 'conflict'],
+      [400, 'validation_failed'],
+    ]);
+    const requestIds = new Set(results.map((r) => errorBody(r).error.requestId));
+    const changes = (await auditEvents(api))
+      .filter((e) => requestIds.has(e.requestId) && /^(SETTINGS|MODEL_ALLOWLIST)_CHANGED$/.test(e.type))
+      .map((e) => `${e.type} ${e.action} ${e.outcome} ${e.resource}`)
+      .sort();
+    expect(changes).toEqual(
+      [
+        'SETTINGS_CHANGED settings.update.request attempted settings',
+        'SETTINGS_CHANGED settings.update failure settings',
+        'MODEL_ALLOWLIST_CHANGED models.update.request attempted settings',
+        'MODEL_ALLOWLIST_CHANGED models.update failure settings',
+      ].sort(),
+    );
   });
 
   it('makes no settings change the audit trail cannot record', async () => {

@@ -68,6 +68,8 @@ export interface WireFault {
   readonly status: number;
   /** AWS error name (`__type`). */
   readonly errorType: string;
+  /** The error's message on the wire. @default 'injected by the test' */
+  readonly message?: string;
 }
 
 /** Faults in force and the calls they answered. */
@@ -111,7 +113,10 @@ function injectFaults(client: Sendable, plan: FaultPlan): void {
       const fault = plan.match(operation, body);
       if (!fault) return next(args);
       plan.hits.push(`${operation}:${fault.errorType}`);
-      const payload = JSON.stringify({ __type: fault.errorType, message: 'injected by the test' });
+      const payload = JSON.stringify({
+        __type: fault.errorType,
+        message: fault.message ?? 'injected by the test',
+      });
       return {
         response: {
           statusCode: fault.status,
@@ -161,10 +166,18 @@ export interface Api {
   readonly chatServices: Services;
   /** Metrics the functions counted (EMF in AWS), oldest first; a test may empty it. */
   readonly metrics: RecordedMetric[];
+  /** Every record the functions wrote to their error log (unexpected errors, failed audit writes). */
+  readonly errorLog: RecordedLog[];
   stop(): Promise<void>;
 }
 
 /** One metric a function counted. */
+/** One record of a function's error log. */
+export interface RecordedLog {
+  readonly message: string;
+  readonly attributes: Record<string, unknown>;
+}
+
 export interface RecordedMetric {
   readonly name: string;
   readonly dimensions?: Readonly<Record<string, string>>;
@@ -239,13 +252,21 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     metrics.push({ name, dimensions, value });
   };
 
+  const errorLog: RecordedLog[] = [];
+  const log = {
+    error: (message: string, attributes: Record<string, unknown>) => {
+      // Stored as JSON text and back, as a log line is: what cannot be serialized is not logged.
+      errorLog.push(JSON.parse(JSON.stringify({ message, attributes })) as RecordedLog);
+    },
+  };
+
   /** What createAwsCommon builds for one function. */
   const common = () => {
     const writer = failClosed(
       createDynamoAuditWriter({ client: dynamo, tableName: tables.audit, ttlDays: 30 }),
       {
         metrics: { addMetric: () => undefined },
-        logger: { error: () => undefined },
+        logger: log,
       },
     );
     const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
@@ -253,6 +274,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     const owners = new DynamoDbOwnerDirectory(dynamo, tables.apiKeys);
     return {
       audit,
+      log,
       apiKeyStore,
       owners,
       claimCheck: {
@@ -287,11 +309,12 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
   const keysCommon = common();
   const adminCommon = common();
   const newAdmin = (base: ReturnType<typeof common>) =>
-    adminFunction({ claimCheck: base.claimCheck, audit: base.audit, ...services(base).admin });
+    adminFunction({ claimCheck: base.claimCheck, audit: base.audit, log: base.log, ...services(base).admin });
   const handlers = {
     chat: chatFunction({
       claimCheck: chatCommon.claimCheck,
       audit: chatCommon.audit,
+      log: chatCommon.log,
       chat: {
         ...chatServices.chat(model),
         ...(options.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: options.modelTimeoutMs }),
@@ -300,11 +323,13 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     history: historyFunction({
       claimCheck: historyCommon.claimCheck,
       audit: historyCommon.audit,
+      log: historyCommon.log,
       history: services(historyCommon).history,
     }),
     keys: keysFunction({
       claimCheck: keysCommon.claimCheck,
       audit: keysCommon.audit,
+      log: keysCommon.log,
       store: keysCommon.apiKeyStore,
       owners: keysCommon.owners,
     }),
@@ -328,6 +353,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     signingKey,
     chatServices,
     metrics,
+    errorLog,
     advance: (ms) => {
       offset += ms;
     },

@@ -369,7 +369,7 @@ describe('history', () => {
       (e) => e.type === 'DATA_ERASURE' && e.actor.sub === ada.sub,
     );
     expect(erasures.map((e) => `${e.action}:${e.outcome}`).sort()).toEqual([
-      'me.erase.request:success',
+      'me.erase.request:attempted',
       'me.erase:success',
     ]);
   });

@@ -279,6 +279,51 @@ describe('DynamoDB audit writer and query (dynalite)', () => {
       expect(times.at(-1)).toBe('2026-11-26T05:00:30.000Z');
     });
 
+    it('pages a query without from/to to the end while the clock moves: the cursor pins the defaults', async () => {
+      // The default window is the day before `now`; each call reads a later `now`.
+      let calls = 0;
+      const moving = () => new Date(Date.parse('2026-11-26T06:00:00.000Z') + calls++ * 3_600_000);
+      const times: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await queryAuditEvents(store(), { limit: 3, cursor }, { cursorKey, now: moving });
+        times.push(...page.events.map((event) => event.timestamp));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor !== undefined && pages < 20);
+
+      expect(cursor).toBeUndefined();
+      expect(pages).toBeGreaterThan(1);
+      expect(times).toEqual([...times].sort());
+      expect(new Set(times).size).toBe(times.length);
+      // Exactly the first page's window: the day before 06:00 on the 26th.
+      expect(times[0]! >= '2026-11-25T06:00:00.000Z').toBe(true);
+      expect(times.at(-1)! <= '2026-11-26T06:00:00.000Z').toBe(true);
+    });
+
+    it('rejects a cursor whose pinned bounds the next call contradicts', async () => {
+      const first = await queryAuditEvents(
+        store(),
+        { from: '2026-11-25T21:00:00.000Z', limit: 2 },
+        { cursorKey, now: () => new Date('2026-11-26T06:00:00.000Z') },
+      );
+      expect(first.nextCursor).toBeDefined();
+
+      await expect(
+        queryAuditEvents(
+          store(),
+          {
+            from: '2026-11-25T21:00:00.000Z',
+            to: '2026-11-26T07:00:00.000Z',
+            limit: 2,
+            cursor: first.nextCursor,
+          },
+          { cursorKey, now },
+        ),
+      ).rejects.toThrow(/cursor is invalid/);
+    });
+
     it.each([
       ['a forged cursor', async () => 'eyJ2IjoxfQ.AAAA'],
       [
