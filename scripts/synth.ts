@@ -18,6 +18,7 @@ import {
   packFromCfnLint,
   packsFromValidationReport,
 } from '../lib/compliance/report';
+import { ensurePythonTools } from './python-tools.mjs';
 
 const OUTDIR = 'cdk.out';
 const REPORT = 'reports/compliance.json';
@@ -60,12 +61,14 @@ function templatesUnder(dir: string): string[] {
 }
 
 function runCfnLint(templates: readonly string[]): CfnLintMatch[] {
-  const result = spawnSync('cfn-lint', ['--format', 'json', '--', ...templates], {
+  // The machine's cfn-lint, else the project's .venv/ (provisioned on first use).
+  const { cfnLint } = ensurePythonTools();
+  const result = spawnSync(cfnLint, ['--format', 'json', '--', ...templates], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });
   if (result.error) {
-    throw new Error(`cfn-lint could not be run (${result.error.message}). Install it: pip install cfn-lint`);
+    throw new Error(`cfn-lint could not be run (${cfnLint}: ${result.error.message}).`);
   }
   // cfn-lint's exit code is a bitmask of levels found (2 error, 4 warning, 8 info); 1 is a crash.
   if (result.status === 1 || (result.stdout.trim() === '' && result.status !== 0)) {

@@ -5,9 +5,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { ensurePythonTools } from '../../scripts/python-tools.mjs';
 
 /** Hint shown when moto cannot be started. */
-export const MOTO_HINT = "moto server is required: pip install 'moto[server]'";
+export const MOTO_HINT =
+  'moto server is required: `npm run python-tools` provisions it into .venv/ (scripts/python-tools.mjs)';
 
 /** A running moto server. */
 export interface MotoHandle {
@@ -50,8 +52,15 @@ export async function startMoto(timeoutMs = 60_000): Promise<MotoHandle> {
   let child: ChildProcess;
   let stderr = '';
   let exited: string | undefined;
+  // The machine's python3 when it has moto, else the project's .venv/ (provisioned on first use).
+  let python: string;
   try {
-    child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    python = ensurePythonTools().python;
+  } catch (error) {
+    throw new Error(`${MOTO_HINT} (${error instanceof Error ? error.message : String(error)})`);
+  }
+  try {
+    child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
   } catch (error) {
@@ -69,7 +78,7 @@ export async function startMoto(timeoutMs = 60_000): Promise<MotoHandle> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited !== undefined)
-      throw new Error(`${MOTO_HINT} (python3 -m moto.server ${exited}: ${stderr.trim()})`);
+      throw new Error(`${MOTO_HINT} (${python} -m moto.server ${exited}: ${stderr.trim()})`);
     if (await ping(endpoint)) {
       return {
         endpoint,
