@@ -10,6 +10,8 @@ export interface PythonToolsOptions {
   readonly root?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly log?: (line: string) => void;
+  /** @default REQUIREMENTS_FILE */
+  readonly requirements?: string;
 }
 export const PROJECT_ROOT: string;
 export const REQUIREMENTS_FILE: string;

@@ -84,11 +84,12 @@ export function findPythonTools(options = {}) {
   const bin = venvBin(root);
   const venvLint = join(bin, 'cfn-lint');
   const venvPython = join(bin, 'python');
+  const requirements = options.requirements ?? REQUIREMENTS_FILE;
   const stamp = join(root, '.venv', STAMP);
   const current =
     existsSync(stamp) &&
-    existsSync(REQUIREMENTS_FILE) &&
-    readFileSync(stamp, 'utf8').trim() === requirementsDigest(REQUIREMENTS_FILE);
+    existsSync(requirements) &&
+    readFileSync(stamp, 'utf8').trim() === requirementsDigest(requirements);
   return {
     cfnLint: globalLint ?? (current && existsSync(venvLint) ? venvLint : undefined),
     python: globalPython ?? (current && runs(venvPython, ['-c', MOTO_CHECK], env) ? venvPython : undefined),
@@ -116,7 +117,8 @@ export function ensurePythonTools(options = {}) {
   const root = options.root ?? PROJECT_ROOT;
   const env = options.env ?? process.env;
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-  const found = findPythonTools({ root, env });
+  const requirementsFile = options.requirements ?? REQUIREMENTS_FILE;
+  const found = findPythonTools({ root, env, requirements: requirementsFile });
   if (found.cfnLint !== undefined && found.python !== undefined) return found;
 
   const python = basePython(env);
@@ -138,7 +140,7 @@ export function ensurePythonTools(options = {}) {
       `python3 -m venv failed: ${(venv.stderr || venv.error?.message || '').trim()}`,
     );
   }
-  const requirements = readFileSync(REQUIREMENTS_FILE, 'utf8');
+  const requirements = readFileSync(requirementsFile, 'utf8');
   const hashed = /--hash=sha256:/.test(requirements);
   const pip = spawnSync(
     join(venvBin(root), 'python'),
@@ -152,7 +154,7 @@ export function ensurePythonTools(options = {}) {
       '--only-binary=:all:',
       ...(hashed ? ['--require-hashes'] : []),
       '-r',
-      REQUIREMENTS_FILE,
+      requirementsFile,
     ],
     // The user's pip configuration (index, proxy, certificates) applies; a global constraints
     // file would not match the pins, so the project's own file is the only constraint.
@@ -161,12 +163,12 @@ export function ensurePythonTools(options = {}) {
   if (pip.status !== 0) {
     const tail = `${pip.stdout ?? ''}${pip.stderr ?? ''}`.trim().split('\n').slice(-6).join('\n');
     throw new PythonToolsError(
-      `pip could not install ${REQUIREMENTS_FILE} into .venv/ (is a Python package index reachable? ` +
+      `pip could not install ${requirementsFile} into .venv/ (is a Python package index reachable? ` +
         `PIP_INDEX_URL selects a mirror):\n${tail}`,
     );
   }
-  writeFileSync(join(root, '.venv', STAMP), `${requirementsDigest(REQUIREMENTS_FILE)}\n`);
-  const provisioned = findPythonTools({ root, env });
+  writeFileSync(join(root, '.venv', STAMP), `${requirementsDigest(requirementsFile)}\n`);
+  const provisioned = findPythonTools({ root, env, requirements: requirementsFile });
   if (provisioned.cfnLint === undefined || provisioned.python === undefined) {
     throw new PythonToolsError('.venv/ was provisioned but cfn-lint or moto still cannot be run from it.');
   }
