@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 const CANDIDATES = [
   process.env.OMNICHAT_PROMPT_DATA,
   fileURLToPath(new URL('../../../shared/data/prompt-injection/dev.jsonl', import.meta.url)),
-  '/work/shared/data/prompt-injection/dev.jsonl',
 ].filter((path): path is string => path !== undefined && path !== '');
 
 /** Path of the labelled prompt set, or undefined when it is not on this machine. */
