@@ -173,7 +173,10 @@ export function createPolicyEngine(
       const verdict = new VerdictBuilder('local');
       checkWords(views, verdict);
       for (const s of findSecrets(normalized)) verdict.record(`secret.${s.kind}`, 'SECRET', 'block');
-      const injection = detectInjection(normalized, views, options.injection);
+      const injection = detectInjection(normalized, views, {
+        action: policy.promptAttackAction,
+        ...options.injection,
+      });
       if (injection.attack) {
         const action = policy.promptAttackAction === 'BLOCK' ? 'block' : 'flag';
         for (const rule of injection.rules) verdict.record(`injection.${rule}`, 'PROMPT_ATTACK', action);

@@ -42,6 +42,11 @@ export interface InjectionOptions {
   readonly partialHeuristic?: number;
   /** Replace the shipped model (tests, training); null disables the classifier. */
   readonly model?: LinearModel | null;
+  /**
+   * What the policy does with a detection: refusing (`BLOCK`) is calibrated to a tighter
+   * false-positive budget than recording (`FLAG`), so each has its own default thresholds.
+   */
+  readonly action?: 'BLOCK' | 'FLAG';
 }
 
 const PHRASES = new PhraseIndex(INJECTION_PHRASES);
@@ -462,15 +467,13 @@ function normalizeForRescan(text: string): string {
   return text.normalize('NFKC');
 }
 
-const DEFAULT_CLASSIFIER_THRESHOLD = INJECTION_MODEL.threshold;
-const DEFAULT_SUPPORT_THRESHOLD = INJECTION_MODEL.supportThreshold;
 const DEFAULT_PARTIAL = 0.5;
 
 /** Fewest words on which the classifier may block without heuristic support. */
 export const CLASSIFIER_MIN_WORDS = 4;
 
 /** True when `text` has at least `min` runs of letters or digits (stops counting at `min`). */
-function wordCountAtLeast(text: string, min: number): boolean {
+export function wordCountAtLeast(text: string, min: number): boolean {
   let words = 0;
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
@@ -507,8 +510,10 @@ export function detectInjection(
 
   const model = options.model === undefined ? loadShippedModel() : options.model;
   const probability = model === null ? undefined : sigmoid(logit(model, featureBuckets(views.folded)));
-  const threshold = options.classifierThreshold ?? DEFAULT_CLASSIFIER_THRESHOLD;
-  const support = options.supportThreshold ?? DEFAULT_SUPPORT_THRESHOLD;
+  const calibrated =
+    options.action === 'FLAG' ? INJECTION_MODEL.thresholds.flag : INJECTION_MODEL.thresholds.block;
+  const threshold = options.classifierThreshold ?? calibrated.classifier;
+  const support = options.supportThreshold ?? calibrated.support;
   const partial = options.partialHeuristic ?? DEFAULT_PARTIAL;
 
   const byHeuristics = heuristicScore >= ATTACK_SCORE;
