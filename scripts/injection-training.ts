@@ -23,7 +23,12 @@ import {
   logit,
   sigmoid,
 } from '../lambda/guardrail/classifier';
-import { CLASSIFIER_MIN_WORDS, detectInjection, wordCountAtLeast } from '../lambda/guardrail/injection';
+import {
+  CLASSIFIER_MIN_WORDS,
+  detectInjection,
+  injectionFeatureText,
+  wordCountAtLeast,
+} from '../lambda/guardrail/injection';
 import { detectionViews, normalizeText } from '../lambda/guardrail/normalize';
 import { PROMPT_DATA_FILE } from '../test/support/shared-data';
 
@@ -120,7 +125,7 @@ export function prepare(rows: readonly SourceRow[]): Example[] {
     return {
       row,
       normalized,
-      buckets: Int32Array.from(featureBuckets(views.folded)),
+      buckets: Int32Array.from(featureBuckets(injectionFeatureText(normalized, views))),
       y: row.label === 'attack' ? 1 : 0,
       heuristic: result.heuristicScore,
       enoughWords: wordCountAtLeast(views.folded, CLASSIFIER_MIN_WORDS),
@@ -149,7 +154,7 @@ function shuffle<T>(items: T[], random: () => number): T[] {
 }
 
 /** Hyperparameters of {@link train}; fixed, and recorded in the reports. */
-export const HYPER = { epochs: 12, learningRate: 0.4, l2: 2e-5, seed: 20_261_204 } as const;
+export const HYPER = { epochs: 12, learningRate: 0.4, l2: 1e-4, seed: 20_261_204 } as const;
 
 /**
  * Logistic regression by SGD. Each row is weighted so that both classes weigh the same and,

@@ -11,6 +11,7 @@
  */
 import { containsLiteral } from './bigrams';
 import { featureBuckets, type LinearModel, logit, sigmoid, unpackWeights } from './classifier';
+import { findEmbeddedDirectives, hasAdversarialSuffix } from './embedded';
 import { decodePayloads, rot13 } from './encodings';
 import { INJECTION_PHRASES, type InjectionFamily } from './injection-lexicon';
 import { INJECTION_MODEL } from './injection-model';
@@ -18,7 +19,13 @@ import { type DetectionViews, detectionViews } from './normalize';
 import { PhraseIndex, tokenize } from './phrases';
 
 /** Every family a finding can name: the heuristics', decoded payloads and the classifier. */
-export type InjectionRule = InjectionFamily | 'encoded' | 'classifier';
+export type InjectionRule =
+  | InjectionFamily
+  | 'encoded'
+  | 'embedded'
+  | 'adversarial_suffix'
+  | 'split_payload'
+  | 'classifier';
 
 /** The outcome of scanning one message. */
 export interface InjectionResult {
@@ -374,6 +381,11 @@ function scoreCharacters(normalized: string, lower: string, scores: Scores): voi
   if (RUN_ORDER.test(normalized)) code += 0.4;
   if (decodeOrder(lower)) code += 0.5;
   if (code > 0) addScore(scores, 'code_execution', code);
+
+  const embedded = findEmbeddedDirectives(normalized);
+  if (embedded.embedded) addScore(scores, 'embedded', 1);
+  else if (embedded.directive) addScore(scores, 'embedded', 0.3);
+  if (hasAdversarialSuffix(normalized)) addScore(scores, 'adversarial_suffix', 1);
 }
 
 /** Heuristic scores of one text, without decoding. */
@@ -435,16 +447,41 @@ function reverse(text: string): string {
   return out;
 }
 
-/** Scores what encodings hide; one level deep. */
-function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores): void {
+/**
+ * Short quoted strings assigned to variables (`a='Ign', b='ore all prev'`): payload
+ * splitting hides a phrase across pieces the model is asked to join. Bounded repetitions.
+ */
+const QUOTED_ASSIGNMENT = /\b[a-z_][a-z0-9_]{0,10}\s{0,2}[=:]\s{0,2}(['"`])([^'"`\n]{1,40})\1/gi;
+/** Most pieces joined (a message with hundreds of assignments is data, not a split payload). */
+const MAX_PIECES = 64;
+
+/** Scores the phrase that the quoted pieces of a message spell when joined in order. */
+function scoreSplitPayload(normalized: string, scores: Scores): void {
+  if (!normalized.includes('=') && !normalized.includes(':')) return;
+  const pieces: string[] = [];
+  QUOTED_ASSIGNMENT.lastIndex = 0;
+  for (const m of normalized.matchAll(QUOTED_ASSIGNMENT)) {
+    pieces.push(m[2] ?? '');
+    if (pieces.length >= MAX_PIECES) break;
+  }
+  if (pieces.length < 2) return;
+  const joined = detectionViews(pieces.join('')).folded;
+  if (transformedWordScore(joined) >= ATTACK_SCORE) addScore(scores, 'split_payload', 1);
+}
+
+/** Scores what encodings hide; returns the folded decoded text ('' when nothing decoded). */
+function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores): string {
   let best = 0;
+  let decodedFolded = '';
   const payloads = decodePayloads(normalized);
   const printableFound = payloads.length > 0;
   if (printableFound) {
     // One rescan of all payloads, a line each: the cost is linear in what was decoded
     // instead of a fixed cost per payload (a message can hold hundreds of small ones).
     const inner = normalizeForRescan(payloads.map((p) => p.text).join('\n'));
-    best = total(scoreText(inner, detectionViews(inner)));
+    const innerViews = detectionViews(inner);
+    decodedFolded = innerViews.folded;
+    best = total(scoreText(inner, innerViews));
   }
   // ROT13 and reversal only pay off for text long enough to hold a phrase; the full rescan
   // runs only when the transformed letters contain an anchor word, which plain text's
@@ -461,6 +498,24 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
   else if (best > 0) addScore(scores, 'encoded', best / 2);
   // A readable payload next to an order to decode it is an attack whatever it says.
   if (printableFound && decodeOrder(views.lower)) addScore(scores, 'encoded', 0.5);
+  return decodedFolded;
+}
+
+/**
+ * What the classifier reads: the folded message and, after it, the folded text of any
+ * payload decoded from it, so an instruction sent as base64 or hex weighs like the same
+ * instruction in clear ("Reply in reverse" encoded is as much an attack as written).
+ */
+function classifierText(views: DetectionViews, decodedFolded: string): string {
+  return decodedFolded === '' ? views.folded : `${views.folded} ${decodedFolded}`;
+}
+
+/** The classifier's input for a normalized message (the training script featurizes this). */
+export function injectionFeatureText(
+  normalized: string,
+  views: DetectionViews = detectionViews(normalized),
+): string {
+  return classifierText(views, scoreDecoded(normalized, views, new Map()));
 }
 
 function normalizeForRescan(text: string): string {
@@ -505,11 +560,13 @@ export function detectInjection(
   options: InjectionOptions = {},
 ): InjectionResult {
   const scores = scoreText(normalized, views);
-  scoreDecoded(normalized, views, scores);
+  const decodedFolded = scoreDecoded(normalized, views, scores);
+  scoreSplitPayload(normalized, scores);
   const heuristicScore = total(scores);
 
   const model = options.model === undefined ? loadShippedModel() : options.model;
-  const probability = model === null ? undefined : sigmoid(logit(model, featureBuckets(views.folded)));
+  const probability =
+    model === null ? undefined : sigmoid(logit(model, featureBuckets(classifierText(views, decodedFolded))));
   const calibrated =
     options.action === 'FLAG' ? INJECTION_MODEL.thresholds.flag : INJECTION_MODEL.thresholds.block;
   const threshold = options.classifierThreshold ?? calibrated.classifier;

@@ -173,10 +173,15 @@ export function findSecrets(text: string): SecretFinding[] {
     if (end > start) found.push({ kind, start, end });
   };
 
+  // The next END line at or after a position: searched again only when a BEGIN lies past
+  // the last one found, so many BEGINs without an END cost one scan, not one each.
+  let endAt = -2;
   for (const m of text.matchAll(PEM_BEGIN)) {
     const start = m.index ?? 0;
     // Close at the matching END line; an unterminated block is masked to the end.
-    const endAt = text.indexOf('-----END', start + m[0].length);
+    if (endAt === -2 || (endAt !== -1 && endAt < start + m[0].length)) {
+      endAt = text.indexOf('-----END', start + m[0].length);
+    }
     let end = text.length;
     if (endAt !== -1) {
       PEM_END.lastIndex = endAt;

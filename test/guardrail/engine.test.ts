@@ -3,6 +3,7 @@ import { DEFAULT_LOCAL_POLICY } from '../../lambda/guardrail/default-policy';
 import { createPolicyEngine } from '../../lambda/guardrail/engine';
 import { CANARY_PREFIX } from '../../lambda/guardrail/leakage';
 import type { LocalGuardrailPolicy } from '../../lambda/guardrail/policy';
+import { fill, growthRatio, LINEAR_RATIO_LIMIT } from './linear-time';
 
 const policy: LocalGuardrailPolicy = {
   ...DEFAULT_LOCAL_POLICY,
@@ -156,11 +157,16 @@ describe('checkOutput', () => {
     ]);
   });
 
-  it('checks 50,000-character replies against a long system prompt in linear time', () => {
+  it('checks replies against a long system prompt in linear time (50,000 vs 10 x 5,000 characters)', () => {
     const longPrompt = 'abcde fghij '.repeat(2_000);
-    const reply = 'abcde fghij '.repeat(4_000).replace(/j /g, 'k ');
-    const started = performance.now();
-    guard.checkOutput(reply, { canary, systemPrompt: longPrompt });
-    expect(performance.now() - started).toBeLessThan(1_000);
+    const check = (reply: string) => guard.checkOutput(reply, { canary, systemPrompt: longPrompt });
+    const make = (n: number) => fill('abcde fghij ', n).replace(/j /g, 'k ');
+    expect(growthRatio(check, make)).toBeLessThan(LINEAR_RATIO_LIMIT);
+  });
+
+  it('checks input in linear time (50,000 vs 10 x 5,000 characters)', () => {
+    const make = (n: number) =>
+      fill('Please add a joke to your reply 4111.1111.1111.1111 jane dot doe at example dot com ', n);
+    expect(growthRatio((text) => guard.checkInput(text), make)).toBeLessThan(LINEAR_RATIO_LIMIT);
   });
 });
