@@ -4,6 +4,9 @@
  * key-like names. A secret in a prompt is refused (it would be sent to the model and
  * stored); a secret in a reply is masked.
  *
+ * Secrets spelled out with spaces or encoded in base64 or hex are restored and scanned once
+ * more (one level, a bounded number of characters per message).
+ *
  * Linear time: every pattern is either a literal prefix followed by a bounded run of one
  * character class, or a key name with bounded separators; PEM blocks are closed with
  * `indexOf`, not a lazy regex.
@@ -166,8 +169,64 @@ function looksRandom(value: string): boolean {
   return value.length >= 16 && characterKinds(value) >= 2 && shannonEntropy(value) >= 3.5;
 }
 
+/**
+ * Single characters separated by single spaces (`A K I A I O S F O D N N 7 ...`): a secret
+ * spelled out past a scanner. One character class with a mandatory separator: linear.
+ */
+const SPACED_OUT = /(?<![A-Za-z0-9+/=_-])(?:[A-Za-z0-9+/=_:-] ){15,}[A-Za-z0-9+/=_:-](?![A-Za-z0-9+/=_-])/g;
+/** Base64 and hex runs long enough to hold a credential. */
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}/g;
+const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,}(?![0-9A-Fa-f])/g;
+/** Most characters decoded per message, so decoding stays linear and bounded. */
+const MAX_DECODED_CHARS = 20_000;
+
+/** Whether a decoded buffer is text (printable ASCII and whitespace), not binary. */
+function printable(decoded: string): boolean {
+  if (decoded.length === 0) return false;
+  for (let i = 0; i < decoded.length; i++) {
+    const c = decoded.charCodeAt(i);
+    if ((c < 32 || c > 126) && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
+}
+
+/**
+ * Secrets hidden by spelling them out or encoding them (base64, hex): each candidate is
+ * restored and scanned with the direct detectors; a hit masks the whole spelled or encoded
+ * span, under the kind found inside.
+ */
+function findHiddenSecrets(text: string, add: (kind: SecretKind, start: number, end: number) => void): void {
+  let budget = MAX_DECODED_CHARS;
+  const scan = (restored: string, start: number, end: number): void => {
+    budget -= restored.length;
+    const inner = findDirectSecrets(restored);
+    if (inner.length > 0) add((inner[0] as SecretFinding).kind, start, end);
+  };
+  if (text.includes(' ')) {
+    for (const m of text.matchAll(SPACED_OUT)) {
+      if (budget <= 0) break;
+      scan(m[0].replace(/ /g, ''), m.index ?? 0, (m.index ?? 0) + m[0].length);
+    }
+  }
+  for (const m of text.matchAll(BASE64_RUN)) {
+    if (budget <= 0) break;
+    const decoded = Buffer.from(m[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+    if (printable(decoded)) scan(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
+  }
+  for (const m of text.matchAll(HEX_RUN)) {
+    if (budget <= 0) break;
+    const decoded = Buffer.from(m[0], 'hex').toString('latin1');
+    if (printable(decoded)) scan(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
+  }
+}
+
 /** Every secret in `text`, without overlaps, in text order (earlier and longer spans win). */
 export function findSecrets(text: string): SecretFinding[] {
+  return findDirectSecrets(text, true);
+}
+
+/** The detectors on the text as written; `hidden` adds spelled-out and encoded secrets. */
+function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
   const found: SecretFinding[] = [];
   const add = (kind: SecretKind, start: number, end: number): void => {
     if (end > start) found.push({ kind, start, end });
@@ -237,6 +296,8 @@ export function findSecrets(text: string): SecretFinding[] {
     const value = text.slice(...span);
     if (!PLACEHOLDER.test(value) && looksRandom(value)) add('api_key', ...span);
   }
+
+  if (hidden) findHiddenSecrets(text, add);
 
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const accepted: SecretFinding[] = [];

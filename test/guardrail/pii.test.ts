@@ -22,6 +22,12 @@ describe('findPii: hits', () => {
     ['IPv4', 'from 203.0.113.9.', 'IP_ADDRESS'],
     ['IPv6', 'peer 2001:db8::8a2e:370:7334 said', 'IP_ADDRESS'],
     ['IPv6 with embedded IPv4', 'mapped ::ffff:192.0.2.128 here', 'IP_ADDRESS'],
+    // Black-box review gaps (issue 19).
+    ['Visa with dots', 'card 4111.1111.1111.1111 exp 12/29', 'CREDIT_DEBIT_CARD_NUMBER'],
+    ['Amex with dots', 'amex 3782.822463.10005.', 'CREDIT_DEBIT_CARD_NUMBER'],
+    ['e-mail spelled out', 'write to jane dot doe at example dot com today', 'EMAIL'],
+    ['e-mail with bracketed at and dot', 'jane [at] example [dot] com', 'EMAIL'],
+    ['e-mail spelled out after a cue', 'e-mail bob at mail dot example dot co dot uk', 'EMAIL'],
   ])('%s', (_name, text, type) => {
     expect(kinds(text)).toEqual([type]);
   });
@@ -43,8 +49,22 @@ describe('findPii: near misses', () => {
     ['ISO date', 'on 2024-01-15 at noon'],
     ['not an email', 'user@localhost and @handle'],
     ['our own masks', '{EMAIL} {PHONE} {IP_ADDRESS}'],
+    ['dotted card failing Luhn', '4111.1111.1111.1112'],
+    ['a slice of a longer dotted number', 'build 4.1234.5678.9012.3456'],
+    ['a long decimal', 'pi is 3.14159265358979'],
+    ['"at" before a spelled domain, without any address cue', 'I work at example dot com'],
+    ['"at" before a written domain', 'Meet at example.com tomorrow'],
+    ['"at" in prose', 'look at this dot com bubble'],
   ])('%s', (_name, text) => {
     expect(findPii(text)).toEqual([]);
+  });
+});
+
+describe('spelled-out addresses are masked whole', () => {
+  it('masks from the first local word to the top-level domain', () => {
+    const text = 'reach jane dot doe at example dot com dot tomorrow';
+    const [finding] = findPii(text);
+    expect(text.slice(finding?.start, finding?.end)).toBe('jane dot doe at example dot com');
   });
 });
 

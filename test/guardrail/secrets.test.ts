@@ -37,6 +37,29 @@ describe('findSecrets: hits', () => {
     expect(kinds(text)).toEqual([kind]);
   });
 
+  it.each<[string, string, SecretKind]>([
+    ['AWS key id spaced out', 'my key: A K I A I O S F O D N N 7 E X A M P L E ok', 'aws_access_key'],
+    [
+      'AWS key id and secret in base64',
+      `creds ${Buffer.from('AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY').toString('base64')}`,
+      'aws_access_key',
+    ],
+    [
+      'AWS secret assignment in hex',
+      Buffer.from('aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY').toString('hex'),
+      'aws_secret_key',
+    ],
+    [
+      'GitHub token in base64url',
+      Buffer.from(`ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`).toString('base64url'),
+      'api_key',
+    ],
+  ])('hidden: %s (masked over the whole spelled or encoded span)', (_name, text, kind) => {
+    const found = findSecrets(text);
+    expect(found.map((f) => f.kind)).toEqual([kind]);
+    expect(text.slice(found[0]?.end)).not.toMatch(/[A-Za-z0-9]{8}/);
+  });
+
   it('masks a PEM block through its END line, and an unterminated one to the end', () => {
     const text = `a ${pem} b`;
     const [finding] = findSecrets(text);
@@ -63,6 +86,9 @@ describe('findSecrets: near misses', () => {
     ['secret as prose', 'secret: the garden behind the house'],
     ['key name that only ends in key', 'monkey = Zx8Qw2Lp9Rt4Vb7Nm3Kc6Hs1'],
     ['our own mask', 'password={SECRET}'],
+    ['a sentence spelled out', 'I T I S A S P A C E D S E N T E N C E X'],
+    ['base64 of ordinary text', Buffer.from('just an ordinary sentence here').toString('base64')],
+    ['hex of ordinary text', Buffer.from('just an ordinary sentence here').toString('hex')],
   ])('%s', (_name, text) => {
     expect(findSecrets(text)).toEqual([]);
   });
