@@ -238,7 +238,7 @@ export interface SourceFigures {
   readonly recall: number | null;
   readonly falsePositiveRate: number | null;
   /** Thresholds chosen without this source (on the others' out-of-source scores). */
-  readonly thresholds: { readonly classifier: number; readonly support: number };
+  readonly thresholds: { readonly classifier: number; readonly alone: number; readonly support: number };
 }
 
 /** The cross-source report: the pooled figures plus per-source and macro ones. */
@@ -268,7 +268,7 @@ export function crossSource(
   const budget = FPR_BUDGET[policy.promptAttackAction];
   const repos = [...loso.models.keys()];
   const engines = new Map<string, ChatGuard>();
-  const thresholdsOf = new Map<string, { classifier: number; support: number }>();
+  const thresholdsOf = new Map<string, SourceFigures['thresholds']>();
   for (const repo of repos) {
     const others: Example[] = [];
     const probabilities: number[] = [];
@@ -278,7 +278,7 @@ export function crossSource(
       probabilities.push(loso.probabilities[i] as number);
     });
     const chosen = chooseThresholds(others, probabilities, budget);
-    const thresholds = { classifier: chosen.classifier, support: chosen.support };
+    const thresholds = { classifier: chosen.classifier, alone: chosen.alone, support: chosen.support };
     thresholdsOf.set(repo, thresholds);
     engines.set(
       repo,
@@ -286,6 +286,7 @@ export function crossSource(
         injection: {
           model: loso.models.get(repo) ?? null,
           classifierThreshold: thresholds.classifier,
+          aloneThreshold: thresholds.alone,
           supportThreshold: thresholds.support,
         },
       }),
@@ -332,11 +333,11 @@ export function formatCrossSource(report: CrossSourceReport): string {
   const lines = [
     `Leave-one-source-out over ${report.files.join(', ')} (policy of environment "${report.environment}")`,
     '',
-    '| held-out source | attacks | recall | benign | false positives | thresholds (classifier / support) |',
+    '| held-out source | attacks | recall | benign | false positives | thresholds (classifier / alone / support) |',
     '|---|---|---|---|---|---|',
     ...Object.entries(report.bySource).map(
       ([repo, f]) =>
-        `| ${repo} | ${f.attacks} | ${pct(f.recall)} | ${f.benign} | ${pct(f.falsePositiveRate)} | ${f.thresholds.classifier} / ${f.thresholds.support} |`,
+        `| ${repo} | ${f.attacks} | ${pct(f.recall)} | ${f.benign} | ${pct(f.falsePositiveRate)} | ${f.thresholds.classifier} / ${f.thresholds.alone} / ${f.thresholds.support} |`,
     ),
     `| **macro** | | **${pct(report.macroRecall)}** | | **${pct(report.macroFalsePositiveRate)}** | |`,
     '',

@@ -211,6 +211,7 @@ export const probabilityOf = (model: LinearModel, e: Example): number =>
 /** Thresholds of the detector's decision rule (injection.ts). */
 export interface Thresholds {
   readonly classifier: number;
+  readonly alone: number;
   readonly support: number;
 }
 
@@ -218,7 +219,7 @@ export interface Thresholds {
 export function decide(e: Example, probability: number, t: Thresholds): boolean {
   return (
     e.heuristic >= 1 - 1e-9 ||
-    (probability >= t.classifier && e.enoughWords) ||
+    ((probability >= t.alone || (e.heuristic > 0 && probability >= t.classifier)) && e.enoughWords) ||
     (e.heuristic >= 0.5 && probability >= t.support)
   );
 }
@@ -257,8 +258,15 @@ export function macroFigures(examples: readonly Example[], hits: readonly boolea
   };
 }
 
-/** Candidate thresholds searched by {@link chooseThresholds}. */
-const CLASSIFIER_GRID = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97];
+/**
+ * Candidate thresholds searched by {@link chooseThresholds}. The classifier with weak
+ * heuristic evidence starts at 0.8: lower, the shared sets (rich in look-alikes, poor in
+ * everyday requests) reward it, but everyday requests with one weak signal ("From now on,
+ * answer in Spanish") would be refused.
+ */
+const CLASSIFIER_GRID = [0.8, 0.85, 0.9, 0.93, 0.95, 0.97];
+/** 1.01 means never alone. */
+const ALONE_GRID = [0.9, 0.93, 0.95, 0.97, 0.99, 1.01];
 const SUPPORT_GRID = [0.4, 0.5, 0.6, 0.7];
 
 /**
@@ -271,17 +279,20 @@ export function chooseThresholds(
   probabilities: readonly number[],
   budget: number,
 ): Thresholds & { macroRecall: number; macroFalsePositiveRate: number } {
-  let best = { classifier: 0.97, support: 0.6, macroRecall: -1, macroFalsePositiveRate: 1 };
+  let best = { classifier: 0.97, alone: 1.01, support: 0.7, macroRecall: -1, macroFalsePositiveRate: 1 };
   for (const classifier of CLASSIFIER_GRID) {
-    for (const support of SUPPORT_GRID) {
-      if (support > classifier) continue;
-      const t = { classifier, support };
-      const f = macroFigures(
-        examples,
-        examples.map((e, i) => decide(e, probabilities[i] as number, t)),
-      );
-      if (f.macroFalsePositiveRate <= budget && f.macroRecall > best.macroRecall) {
-        best = { ...t, macroRecall: f.macroRecall, macroFalsePositiveRate: f.macroFalsePositiveRate };
+    for (const alone of ALONE_GRID) {
+      if (alone < classifier) continue;
+      for (const support of SUPPORT_GRID) {
+        if (support > classifier) continue;
+        const t = { classifier, alone, support };
+        const f = macroFigures(
+          examples,
+          examples.map((e, i) => decide(e, probabilities[i] as number, t)),
+        );
+        if (f.macroFalsePositiveRate <= budget && f.macroRecall > best.macroRecall) {
+          best = { ...t, macroRecall: f.macroRecall, macroFalsePositiveRate: f.macroFalsePositiveRate };
+        }
       }
     }
   }

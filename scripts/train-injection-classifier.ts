@@ -26,6 +26,7 @@ import {
   AUTHORED_BENIGN,
   authoredRows,
   chooseThresholds,
+  decide,
   FPR_BUDGET,
   HYPER,
   leaveOneSourceOut,
@@ -95,14 +96,7 @@ function main(): void {
   };
   const blockDetail = macroFigures(
     examples,
-    examples.map((e, i) => {
-      const p = loso.probabilities[i] as number;
-      return (
-        e.heuristic >= 1 - 1e-9 ||
-        (p >= block.classifier && e.enoughWords) ||
-        (e.heuristic >= 0.5 && p >= block.support)
-      );
-    }),
+    examples.map((e, i) => decide(e, loso.probabilities[i] as number, block)),
   );
   const out = {
     ...report,
@@ -131,8 +125,8 @@ export const INJECTION_MODEL = {
   bias: ${finalModel.bias.toFixed(6)},
   scale: ${packed.scale.toExponential(8)},
   thresholds: {
-    block: { classifier: ${block.classifier}, support: ${block.support} },
-    flag: { classifier: ${flag.classifier}, support: ${flag.support} },
+    block: { classifier: ${block.classifier}, alone: ${block.alone}, support: ${block.support} },
+    flag: { classifier: ${flag.classifier}, alone: ${flag.alone}, support: ${flag.support} },
   },
   weights:
     '${packed.data}',

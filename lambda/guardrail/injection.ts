@@ -41,8 +41,14 @@ export interface InjectionResult {
 
 /** Thresholds of the detector; defaults are the ones the shipped model was validated with. */
 export interface InjectionOptions {
-  /** Classifier probability that is an attack on its own. */
+  /** Classifier probability that is an attack next to any heuristic evidence, however weak. */
   readonly classifierThreshold?: number;
+  /**
+   * Classifier probability that is an attack with no heuristic evidence at all. Higher: on
+   * its own, the model must be sure (long pasted documents with a question, the commonest
+   * false positive, carry none of the heuristics' signals).
+   */
+  readonly aloneThreshold?: number;
   /** Lower classifier probability that is an attack when heuristics found partial evidence. */
   readonly supportThreshold?: number;
   /** Heuristic score that counts as partial evidence. */
@@ -507,8 +513,13 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
  * instruction in clear ("Reply in reverse" encoded is as much an attack as written).
  */
 function classifierText(views: DetectionViews, decodedFolded: string): string {
-  return decodedFolded === '' ? views.folded : `${views.folded} ${decodedFolded}`;
+  if (decodedFolded === '') return views.folded;
+  // A bounded share: a flood of payloads adds no evidence after the first few, only cost.
+  return `${views.folded} ${decodedFolded.slice(0, MAX_DECODED_FEATURE_CHARS)}`;
 }
+
+/** Most decoded characters the classifier reads per message. */
+const MAX_DECODED_FEATURE_CHARS = 2_000;
 
 /** The classifier's input for a normalized message (the training script featurizes this). */
 export function injectionFeatureText(
@@ -571,6 +582,7 @@ export function detectInjection(
     options.action === 'FLAG' ? INJECTION_MODEL.thresholds.flag : INJECTION_MODEL.thresholds.block;
   const threshold = options.classifierThreshold ?? calibrated.classifier;
   const support = options.supportThreshold ?? calibrated.support;
+  const alone = options.aloneThreshold ?? calibrated.alone;
   const partial = options.partialHeuristic ?? DEFAULT_PARTIAL;
 
   const byHeuristics = heuristicScore >= ATTACK_SCORE;
@@ -579,7 +591,8 @@ export function detectInjection(
   // anything specific is caught by the heuristics, which still decide at any length.
   const byClassifier =
     probability !== undefined &&
-    ((probability >= threshold && wordCountAtLeast(views.folded, CLASSIFIER_MIN_WORDS)) ||
+    (((probability >= alone || (heuristicScore > 0 && probability >= threshold)) &&
+      wordCountAtLeast(views.folded, CLASSIFIER_MIN_WORDS)) ||
       (heuristicScore >= partial && probability >= support));
   if (!byHeuristics && !byClassifier) {
     return { attack: false, rules: [], heuristicScore, classifierProbability: probability };

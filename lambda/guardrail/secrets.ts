@@ -197,26 +197,47 @@ function printable(decoded: string): boolean {
  */
 function findHiddenSecrets(text: string, add: (kind: SecretKind, start: number, end: number) => void): void {
   let budget = MAX_DECODED_CHARS;
-  const scan = (restored: string, start: number, end: number): void => {
-    budget -= restored.length;
-    const inner = findDirectSecrets(restored);
-    if (inner.length > 0) add((inner[0] as SecretFinding).kind, start, end);
+  // Restored candidates are scanned together, one per line, in one pass of the detectors
+  // (a message can hold hundreds of small payloads; a pass each would cost a pass each).
+  const restored: string[] = [];
+  const spans: [number, number][] = [];
+  const offsets: number[] = [];
+  let length = 0;
+  const collect = (value: string, start: number, end: number): void => {
+    budget -= value.length;
+    offsets.push(length);
+    restored.push(value);
+    spans.push([start, end]);
+    length += value.length + 1;
   };
   if (text.includes(' ')) {
     for (const m of text.matchAll(SPACED_OUT)) {
       if (budget <= 0) break;
-      scan(m[0].replace(/ /g, ''), m.index ?? 0, (m.index ?? 0) + m[0].length);
+      collect(m[0].replace(/ /g, ''), m.index ?? 0, (m.index ?? 0) + m[0].length);
     }
   }
   for (const m of text.matchAll(BASE64_RUN)) {
     if (budget <= 0) break;
     const decoded = Buffer.from(m[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
-    if (printable(decoded)) scan(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
+    if (printable(decoded)) collect(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
   }
   for (const m of text.matchAll(HEX_RUN)) {
     if (budget <= 0) break;
     const decoded = Buffer.from(m[0], 'hex').toString('latin1');
-    if (printable(decoded)) scan(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
+    if (printable(decoded)) collect(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
+  }
+  if (restored.length === 0) return;
+  for (const inner of findDirectSecrets(restored.join('\n'))) {
+    // The candidate holding the finding: the last one starting at or before it.
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((offsets[mid] as number) <= inner.start) lo = mid;
+      else hi = mid - 1;
+    }
+    const [start, end] = spans[lo] as [number, number];
+    add(inner.kind, start, end);
   }
 }
 
