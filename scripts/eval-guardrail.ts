@@ -9,7 +9,7 @@
  * are built from, so block-or-flag and custom rules are the deployed ones.
  *
  * `--cross-source` is the honest measure: leave-one-source-out over the shared files
- * (dev.jsonl and train.jsonl by default). For every source repository, the classifier is
+ * (every `*.jsonl` there by default: dev.jsonl, train.jsonl). For every source repository, the classifier is
  * trained on the licence-permitted rows of all the others (scripts/injection-training.ts),
  * its thresholds are chosen on the other repositories' out-of-source scores, and that
  * repository's rows are scored by the whole engine with that model. Reported per source and

@@ -14,7 +14,7 @@
  * Deterministic: rows are sorted by text, shuffled with a seeded generator and trained with
  * plain SGD from zero weights, so the same data gives the same model byte for byte.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   FEATURE_DIMS,
@@ -47,11 +47,14 @@ export const DEV_SOURCE_LICENSES: Readonly<Record<string, string>> = {
   'SaFoLab-WISC/InjecGuard': 'MIT',
 };
 
-/** The shared data files: dev.jsonl and train.jsonl beside it. */
+/** The shared data files: every `*.jsonl` beside the labelled prompt set (dev.jsonl, train.jsonl). */
 export function sharedDataFiles(): string[] {
   if (PROMPT_DATA_FILE === undefined) return [];
   const dir = dirname(PROMPT_DATA_FILE);
-  return [resolve(dir, 'dev.jsonl'), resolve(dir, 'train.jsonl')];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.jsonl'))
+    .sort()
+    .map((name) => resolve(dir, name));
 }
 
 /** One labelled row as read from the shared files. */

@@ -3,7 +3,7 @@
  *
  *   npm exec tsx scripts/train-injection-classifier.ts [-- DATA.jsonl ...] [--check]
  *
- * Data: `dev.jsonl` and `train.jsonl` of ../shared/data/prompt-injection/ by default (or the
+ * Data: every `*.jsonl` of ../shared/data/prompt-injection/ (dev.jsonl, train.jsonl) by default (or the
  * files given). Licence rule (that folder's README): only rows whose licence is MIT,
  * Apache-2.0 or CC0 are trained on (scripts/injection-training.ts `isTrainable`, which maps
  * the licence-less dev rows by source); every other row is only scored. A short list of
