@@ -124,6 +124,12 @@ const REPLY_REFERENCE =
 const ADDRESSED_TO_AI =
   /\b(?:note|message|instructions?|attention|hint|reminder|directive|request) (?:to|for) (?:the |any |all |an? )?(?:ai|assistant|llm|language model|chatbot|bot|automated|model|gpt|ai model|ai assistant)s?\b|\bif you are (?:an? )?(?:ai|assistant|llm|language model|chatbot|bot|gpt|automated|ai model)\b|\b(?:ai|llm|assistant|chatbot|model)s? (?:reading|processing|summari[sz]ing|analy[sz]ing|reviewing|parsing) this\b/;
 
+/** Case-insensitive union of the addressee patterns above, unanchored: a prefilter. */
+const ANY_ADDRESSEE = new RegExp(
+  `${REPLY_REFERENCE.source}|${ADDRESSED_TO_AI.source}|\\bin (?:your|the) (?:reply|replies|response|responses|answer|answers|output)\\b`,
+  'i',
+);
+
 /** Longest sentence examined, in characters; longer ones are cut (prose, not a directive). */
 const MAX_SENTENCE = 300;
 /** Most sentences examined per message. */
@@ -176,6 +182,9 @@ function isDirective(sentence: string): boolean {
  * directives to the respondent (see the file comment).
  */
 export function findEmbeddedDirectives(text: string): EmbeddedDirectives {
+  // Every directive mentions the reply or an AI reader somewhere: without either in the whole
+  // text (most messages), no sentence can be one, and the sentence pass is skipped.
+  if (!ANY_ADDRESSEE.test(text)) return { directive: false, embedded: false };
   let directive = false;
   let embedded = false;
   const n = text.length;

@@ -169,14 +169,95 @@ function looksRandom(value: string): boolean {
   return value.length >= 16 && characterKinds(value) >= 2 && shannonEntropy(value) >= 3.5;
 }
 
+/** Characters of spelled-out and encoded secrets (base64, base64url, hex; `:` joins key and secret). */
+const CHAR_CLASS = (() => {
+  // 1: token character, 2: also a hex digit. A table: these loops visit every character.
+  const table = new Uint8Array(128);
+  for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-:') {
+    table[ch.charCodeAt(0)] = 1;
+  }
+  for (const ch of '0123456789abcdefABCDEF') table[ch.charCodeAt(0)] = 2;
+  return table;
+})();
+const isTokenChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] !== 0;
+const isHexChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] === 2;
 /**
- * Single characters separated by single spaces (`A K I A I O S F O D N N 7 ...`): a secret
- * spelled out past a scanner. One character class with a mandatory separator: linear.
+ * Native-regex prefilters of the scans below (no lookaround, one class repeated a fixed
+ * number of times): ordinary prose has neither, and the scans are skipped.
  */
-const SPACED_OUT = /(?<![A-Za-z0-9+/=_-])(?:[A-Za-z0-9+/=_:-] ){15,}[A-Za-z0-9+/=_:-](?![A-Za-z0-9+/=_-])/g;
-/** Base64 and hex runs long enough to hold a credential. */
-const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}/g;
-const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,}(?![0-9A-Fa-f])/g;
+const MAY_BE_SPACED_OUT = /(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/;
+const MAY_BE_ENCODED = /[A-Za-z0-9+/_-]{24}/;
+
+/** Fewest single characters of a spelled-out secret, and of a base64 or hex run. */
+const MIN_SPACED = 16;
+const MIN_BASE64 = 24;
+const MIN_HEX = 32;
+
+/**
+ * Spans of single characters separated by single spaces (`A K I A I O S F ...`), at least
+ * {@link MIN_SPACED} of them: a secret spelled out past a scanner. One left-to-right pass.
+ */
+function spacedOutRuns(text: string): [number, number][] {
+  const runs: [number, number][] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isTokenChar(text.charCodeAt(i)) || (i > 0 && isTokenChar(text.charCodeAt(i - 1)))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let units = 1;
+    while (
+      j + 2 < n &&
+      text.charCodeAt(j + 1) === 32 &&
+      isTokenChar(text.charCodeAt(j + 2)) &&
+      !isTokenChar(text.charCodeAt(j + 3))
+    ) {
+      j += 2;
+      units++;
+    }
+    if (units >= MIN_SPACED && !isTokenChar(text.charCodeAt(j + 1))) runs.push([i, j + 1]);
+    i = j + 1;
+  }
+  return runs;
+}
+
+/**
+ * Maximal runs of base64/base64url characters (and trailing `=`), at least
+ * {@link MIN_BASE64} long, each marked when it is also an even-length hex run (optionally
+ * `0x`-prefixed) of at least {@link MIN_HEX}. One left-to-right pass.
+ */
+function encodedRuns(text: string): { start: number; end: number; hexFrom: number }[] {
+  const runs: { start: number; end: number; hexFrom: number }[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (!isTokenChar(c) || c === 58 || c === 61) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let hex = true;
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (!isTokenChar(d) || d === 58 || d === 61) break;
+      if (!isHexChar(d) && !(i === start + 1 && (d === 120 || d === 88) && text.charCodeAt(start) === 48))
+        hex = false;
+      i++;
+    }
+    let end = i;
+    for (let pad = 0; pad < 2 && text.charCodeAt(end) === 61; pad++) end++;
+    const hexFrom =
+      text.charCodeAt(start + 1) === 120 || text.charCodeAt(start + 1) === 88 ? start + 2 : start;
+    const hexRun = hex && end === i && (i - hexFrom) % 2 === 0 && i - hexFrom >= MIN_HEX;
+    if (end - start >= MIN_BASE64) runs.push({ start, end, hexFrom: hexRun ? hexFrom : -1 });
+    i = end;
+  }
+  return runs;
+}
+
 /** Most characters decoded per message, so decoding stays linear and bounded. */
 const MAX_DECODED_CHARS = 20_000;
 
@@ -210,21 +291,20 @@ function findHiddenSecrets(text: string, add: (kind: SecretKind, start: number, 
     spans.push([start, end]);
     length += value.length + 1;
   };
-  if (text.includes(' ')) {
-    for (const m of text.matchAll(SPACED_OUT)) {
+  if (MAY_BE_SPACED_OUT.test(text)) {
+    for (const [start, end] of spacedOutRuns(text)) {
       if (budget <= 0) break;
-      collect(m[0].replace(/ /g, ''), m.index ?? 0, (m.index ?? 0) + m[0].length);
+      collect(text.slice(start, end).replace(/ /g, ''), start, end);
     }
   }
-  for (const m of text.matchAll(BASE64_RUN)) {
+  for (const run of MAY_BE_ENCODED.test(text) ? encodedRuns(text) : []) {
     if (budget <= 0) break;
-    const decoded = Buffer.from(m[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
-    if (printable(decoded)) collect(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
-  }
-  for (const m of text.matchAll(HEX_RUN)) {
-    if (budget <= 0) break;
-    const decoded = Buffer.from(m[0], 'hex').toString('latin1');
-    if (printable(decoded)) collect(decoded, m.index ?? 0, (m.index ?? 0) + m[0].length);
+    const value = text.slice(run.start, run.end);
+    const decoded =
+      run.hexFrom >= 0
+        ? Buffer.from(text.slice(run.hexFrom, run.end), 'hex').toString('latin1')
+        : Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+    if (printable(decoded)) collect(decoded, run.start, run.end);
   }
   if (restored.length === 0) return;
   for (const inner of findDirectSecrets(restored.join('\n'))) {
