@@ -442,6 +442,8 @@ const TRANSFORM_ANCHORS = [
  * contains `reverse(a)`, so the transformed text is only built when an anchor is there.
  */
 const ROT13_ANCHORS = TRANSFORM_ANCHORS.map(rot13);
+/** "your reply/response/answer" under ROT13: an encoded directive about the reply. */
+const ROT13_REPLY_ANCHORS = ['lbheercyl', 'lbheerfcbafr', 'lbhenafjre', 'lbhebhgchg'];
 const REVERSED_ANCHORS = TRANSFORM_ANCHORS.map((a) => reverse(a));
 
 const hasAnyOf = (letters: string, anchors: readonly string[]): boolean =>
@@ -488,6 +490,9 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
     const innerViews = detectionViews(inner);
     decodedFolded = innerViews.folded;
     best = total(scoreText(inner, innerViews));
+    // An encoded directive about the reply ("Reply in reverse", "Use emojis in your answer"):
+    // people encode data or questions, not orders to the assistant.
+    if (findEmbeddedDirectives(inner).directive) best = Math.max(best, 1);
   }
   // ROT13 and reversal only pay off for text long enough to hold a phrase; the full rescan
   // runs only when the transformed letters contain an anchor word, which plain text's
@@ -495,6 +500,12 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
   if (views.squashed.length >= 12) {
     if (hasAnyOf(views.squashed, ROT13_ANCHORS)) {
       best = Math.max(best, transformedWordScore(rot13(views.folded)));
+    }
+    if (
+      hasAnyOf(views.squashed, ROT13_REPLY_ANCHORS) &&
+      findEmbeddedDirectives(rot13(normalized)).directive
+    ) {
+      best = Math.max(best, 1);
     }
     if (hasAnyOf(views.squashed, REVERSED_ANCHORS)) {
       best = Math.max(best, transformedWordScore(reverse(views.folded)));
