@@ -2,8 +2,13 @@
  * Prompt-injection and jailbreak detection of the local policy engine (DESIGN.md section 6,
  * layer 1): score-based heuristics in families (instruction override, system-prompt
  * extraction, role hijack, safety bypass, fake delimiters, exfiltration through rendered
- * links, code-execution payloads), a rescan of decoded payloads (base64, hex, URL escapes,
- * character codes, ROT13, reversed text), and a linear n-gram classifier for the long tail.
+ * links, code-execution payloads), directives to the respondent embedded in pasted documents
+ * and adversarial suffixes (embedded.ts), phrases split across quoted pieces, a rescan of
+ * decoded payloads (base64, hex, URL escapes, character codes, ROT13, reversed text), and a
+ * linear n-gram classifier for the long tail, which reads the decoded text too. The
+ * classifier decides alone only when sure; next to any heuristic evidence a lower
+ * probability suffices (thresholds calibrated by leave-one-source-out validation,
+ * scripts/train-injection-classifier.ts).
  *
  * Linear time on any input: word phrases are matched by an index over tokens with bounded
  * gaps (phrases.ts), character-level patterns are regexes whose repetitions are bounded or
