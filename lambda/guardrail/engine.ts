@@ -13,7 +13,7 @@ import type { GuardrailDecision } from '../audit/event';
 import type { ChatGuard, GuardVerdict } from '../chat/chat-service';
 import { detectInjection, type InjectionOptions } from './injection';
 import { containsCanary, formatCanary, leaksSystemPrompt } from './leakage';
-import { type DetectionViews, detectionViews, normalizeText } from './normalize';
+import { type DetectionViews, detectionViews, lettersOnly, normalizeText } from './normalize';
 import { findPii, type PiiType, piiMask } from './pii';
 import type { FindingAction, LocalGuardrailPolicy } from './policy';
 import { findSecrets, SECRET_MASK } from './secrets';
@@ -117,6 +117,14 @@ export function createPolicyEngine(
   const blockedWords: string[] = policy.blockedWords
     .map((word) => detectionViews(normalizeText(word)).folded)
     .filter((w) => w.length > 0);
+  // Phrases are also matched letters-only: a soft hyphen or other format character between
+  // two words is stripped by normalization and glues them (`strictly\u00adconfidential`),
+  // and `strictly_confidential` or `strictly-confidential` mean the same marker. Only
+  // phrases of several words and at least ten letters, which do not occur inside other words.
+  const squashedPhrases: string[] = blockedWords
+    .filter((w) => w.includes(' '))
+    .map((w) => lettersOnly(w))
+    .filter((w) => w.length >= 10);
   const patterns: CompiledPattern[] = policy.customPatterns.map((p) => {
     try {
       return {
@@ -136,6 +144,12 @@ export function createPolicyEngine(
   const checkWords = (views: DetectionViews, verdict: VerdictBuilder): void => {
     for (const word of blockedWords) {
       if (containsWord(views.folded, word)) {
+        verdict.record('word.blocked', 'WORD', 'block');
+        return;
+      }
+    }
+    for (const phrase of squashedPhrases) {
+      if (views.squashed.includes(phrase)) {
         verdict.record('word.blocked', 'WORD', 'block');
         return;
       }
@@ -173,7 +187,10 @@ export function createPolicyEngine(
       const verdict = new VerdictBuilder('local');
       checkWords(views, verdict);
       for (const s of findSecrets(normalized)) verdict.record(`secret.${s.kind}`, 'SECRET', 'block');
-      const injection = detectInjection(normalized, views, options.injection);
+      const injection = detectInjection(normalized, views, {
+        action: policy.promptAttackAction,
+        ...options.injection,
+      });
       if (injection.attack) {
         const action = policy.promptAttackAction === 'BLOCK' ? 'block' : 'flag';
         for (const rule of injection.rules) verdict.record(`injection.${rule}`, 'PROMPT_ATTACK', action);

@@ -23,9 +23,9 @@ export type InjectionFamily =
 const VERB_IGNORE =
   '{ignore|ignoring|ignores|disregard|disregarding|forget|forgetting|override|overriding|bypass|skip|discard|dismiss|abandon|drop|overwrite|nullify|cancel|revoke|erase|delete|clear|reset|ditch|scrap|neglect|unlearn|suspend|remove}';
 const PRIOR =
-  '{previous|prior|preceding|above|earlier|before|initial|original|old|former|given|all|any|every|your|these|those|system|developer|safety|openai|ethical|moral|programmed|inbuilt|other}';
+  '{previous|prior|preceding|above|earlier|before|initial|original|old|former|given|all|any|every|your|these|those|system|developer|safety|openai|ethical|moral|programmed|inbuilt|other|previuos|prevous|pervious|previos|preivous|privious}';
 const INSTRUCTIONS =
-  '{instruction|instructions|prompt|prompts|rule|rules|guideline|guidelines|directive|directives|command|commands|constraint|constraints|restriction|restrictions|limitation|limitations|policy|policies|programming|guardrail|guardrails|safeguard|safeguards|filter|filters|training|context|conversation|conversations|messages|orders|text|protocols|principles|regulations|ethics|morals|directions|teachings|conditioning}';
+  '{instruction|instructions|isntructions|insturctions|instrucitons|intructions|instuctions|insructions|instrctions|instructons|instrutions|instrcutions|prompt|prompts|rule|rules|guideline|guidelines|directive|directives|command|commands|constraint|constraints|restriction|restrictions|limitation|limitations|policy|policies|programming|guardrail|guardrails|safeguard|safeguards|filter|filters|training|context|conversation|conversations|messages|orders|text|protocols|principles|regulations|ethics|morals|directions|teachings|conditioning}';
 const REVEAL =
   '{repeat|print|show|reveal|display|output|dump|leak|disclose|expose|recite|echo|tell|give|share|spell|quote|provide|send|return|paste|copy|type|write|list|read|state|translate|encode|summarize|summarise|format|put|what|whats}';
 const YOUR_PROMPT =
@@ -110,6 +110,26 @@ export const INJECTION_PHRASES: readonly PhraseRule<InjectionFamily>[] = [
     source: '{just|only|simply} {print|say|output|respond with|reply with|repeat}',
   },
   { family: 'override', weight: 0.3, source: 'instead {print|say|output|respond with|reply with|write}' },
+
+  // --- Overrides without the word "instructions" (held-out misses, issue 19) -------------
+  {
+    family: 'override',
+    weight: 1,
+    source:
+      '{ignore|disregard|forget|skip} {the|all the|this|that|everything|all} {above|previous|preceding|prior|earlier|webpage|web page|page|website|site|document|email|e-mail|article|text|content|context|data|rest|input|message|conversation|passage|review|resume|table} ~4 {and|then|instead|just|only} ~2 {say|print|output|respond|reply|write|tell|answer|return|state|type|repeat}',
+  },
+  {
+    family: 'override',
+    weight: 0.6,
+    source:
+      '{ignore|disregard|forget} {the|my|your|all|those} {last|previous|first|above|preceding|prior|following|next} * {sentences|sentence|lines|line|paragraphs|paragraph|words|messages|message|statements}',
+  },
+  {
+    family: 'override',
+    weight: 1,
+    source:
+      '{ignore|disregard} {the|this|that|all} {above|previous|preceding|prior|earlier} {and|,} {instead|now|just|simply}',
+  },
 
   // --- System prompt extraction -----------------------------------------------------------
   {
@@ -224,6 +244,39 @@ export const INJECTION_PHRASES: readonly PhraseRule<InjectionFamily>[] = [
     weight: 0.4,
     source:
       '{show|display|print|dump|reveal|output} ~2 {system|internal|hidden|initial} {configuration|config|settings|prompt|logs|data|variables}',
+  },
+
+  // --- Short extraction requests (held-out misses, issue 19) -----------------------------
+  {
+    family: 'system_prompt_extraction',
+    weight: 1,
+    source:
+      '{repeat|recite|quote|print|output|say|read|spell|type|list} ~2 {the|your|all the|all your} {rules|instructions|guidelines|prompt|directives|constraints} {back|verbatim|word for word|exactly|above|you were given|you have been given|you got}',
+  },
+  {
+    family: 'system_prompt_extraction',
+    weight: 1,
+    source:
+      '{write|compose|make|create|sing|give me|generate} {a|an|me a|me an} {rap|poem|song|story|haiku|limerick|acrostic|sonnet|rhyme|riddle|ballad} {about|of|using|with|containing|based on|that includes|that contains|summarizing} {your|the} {previous|prior|initial|original|system|hidden|secret|first|above|earlier|starting|own} {instructions|prompt|rules|guidelines|message|directives|instruction}',
+  },
+  {
+    family: 'system_prompt_extraction',
+    weight: 1,
+    source:
+      '{quote|repeat|print|output|tell me|write|give me|show me|what are|what were|recite} ~4 {words|text|sentences|sentence|message|lines|line|characters|tokens} ~3 {at|in} {the} {very|} {beginning|start|top} of {this|the|our|your} {conversation|chat|prompt|context|document|session|input}',
+  },
+  {
+    family: 'system_prompt_extraction',
+    weight: 0.6,
+    source:
+      '{complete|finish|continue} ~3 {access granted|access grant|password|passcode|secret key|secret code|passphrase|the phrase}',
+  },
+  // Social engineering without trigger words: an authority claimed to obtain a secret.
+  {
+    family: 'system_prompt_extraction',
+    weight: 1,
+    source:
+      "{as|i am|i'm|im|this is} {your|the} {boss|manager|supervisor|administrator|admin|developer|creator|owner|ceo|employer|operator|sysadmin|it department|security team} ~8 {password|passwords|passcode|secret|secrets|credentials|api key|api keys|token|access code|system prompt|instructions|the key|secret key}",
   },
 
   // --- Role hijack / jailbreak personas ---------------------------------------------------
@@ -364,6 +417,38 @@ export const INJECTION_PHRASES: readonly PhraseRule<InjectionFamily>[] = [
     weight: 0.3,
     source:
       "{you agreed|you promised|you said you would|as we discussed|as you agreed|you've been acting|you have been acting}",
+  },
+
+  // --- Fiction-framed jailbreaks (held-out misses, issue 19) ------------------------------
+  {
+    family: 'role_hijack',
+    weight: 1,
+    source:
+      "{you are|you're|as|play|playing|act as|acting as|pretend to be|become|roleplay as|role-play as|be} {an|a} {evil|unethical|unfiltered|uncensored|amoral|immoral|unrestricted|malicious|rogue|unhinged|jailbroken|lawless|corrupt|wicked} ~1 {ai|chatbot|assistant|bot|language model|llm|version of yourself|twin|alter ego}",
+  },
+  {
+    family: 'role_hijack',
+    weight: 1,
+    source:
+      '{in|imagine|picture|consider} {an|a} {alternate|alternative|parallel|fictional|hypothetical|imaginary} {world|universe|reality|dimension|timeline|society} {where|in which} ~8 {no|without|legal|allowed|permitted|acceptable|encouraged} ~3 {rules|laws|restrictions|ethics|morals|censorship|filters|limits|guidelines|consequences|crime|crimes|illegal|harmful|dangerous|drugs|weapons|hacking}',
+  },
+  {
+    family: 'role_hijack',
+    weight: 1,
+    source:
+      '{in|imagine|picture|consider} {an|a} {alternate|alternative|parallel|fictional|hypothetical|imaginary} {world|universe|reality|dimension|timeline|society} {where|in which} ~6 {is|are|were|was|became|become} {legal|allowed|permitted|acceptable|encouraged|celebrated|mandatory|ethical|moral|unrestricted}',
+  },
+  {
+    family: 'role_hijack',
+    weight: 0.3,
+    source:
+      '{purely|strictly|entirely|solely|only|just} {for} {fictional|educational|research|academic|hypothetical|informational|entertainment} {purposes|reasons|use}',
+  },
+  {
+    family: 'role_hijack',
+    weight: 0.3,
+    source:
+      '{will|would|should} never be {used|actually used|implemented|actually implemented|acted upon|carried out|put into practice}',
   },
 
   // --- Safety bypass ------------------------------------------------------------------------

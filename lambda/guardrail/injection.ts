@@ -2,8 +2,13 @@
  * Prompt-injection and jailbreak detection of the local policy engine (DESIGN.md section 6,
  * layer 1): score-based heuristics in families (instruction override, system-prompt
  * extraction, role hijack, safety bypass, fake delimiters, exfiltration through rendered
- * links, code-execution payloads), a rescan of decoded payloads (base64, hex, URL escapes,
- * character codes, ROT13, reversed text), and a linear n-gram classifier for the long tail.
+ * links, code-execution payloads), directives to the respondent embedded in pasted documents
+ * and adversarial suffixes (embedded.ts), phrases split across quoted pieces, a rescan of
+ * decoded payloads (base64, hex, URL escapes, character codes, ROT13, reversed text), and a
+ * linear n-gram classifier for the long tail, which reads the decoded text too. The
+ * classifier decides alone only when sure; next to any heuristic evidence a lower
+ * probability suffices (thresholds calibrated by leave-one-source-out validation,
+ * scripts/train-injection-classifier.ts).
  *
  * Linear time on any input: word phrases are matched by an index over tokens with bounded
  * gaps (phrases.ts), character-level patterns are regexes whose repetitions are bounded or
@@ -11,6 +16,7 @@
  */
 import { containsLiteral } from './bigrams';
 import { featureBuckets, type LinearModel, logit, sigmoid, unpackWeights } from './classifier';
+import { findEmbeddedDirectives, hasAdversarialSuffix } from './embedded';
 import { decodePayloads, rot13 } from './encodings';
 import { INJECTION_PHRASES, type InjectionFamily } from './injection-lexicon';
 import { INJECTION_MODEL } from './injection-model';
@@ -18,7 +24,13 @@ import { type DetectionViews, detectionViews } from './normalize';
 import { PhraseIndex, tokenize } from './phrases';
 
 /** Every family a finding can name: the heuristics', decoded payloads and the classifier. */
-export type InjectionRule = InjectionFamily | 'encoded' | 'classifier';
+export type InjectionRule =
+  | InjectionFamily
+  | 'encoded'
+  | 'embedded'
+  | 'adversarial_suffix'
+  | 'split_payload'
+  | 'classifier';
 
 /** The outcome of scanning one message. */
 export interface InjectionResult {
@@ -34,14 +46,25 @@ export interface InjectionResult {
 
 /** Thresholds of the detector; defaults are the ones the shipped model was validated with. */
 export interface InjectionOptions {
-  /** Classifier probability that is an attack on its own. */
+  /** Classifier probability that is an attack next to any heuristic evidence, however weak. */
   readonly classifierThreshold?: number;
+  /**
+   * Classifier probability that is an attack with no heuristic evidence at all. Higher: on
+   * its own, the model must be sure (long pasted documents with a question, the commonest
+   * false positive, carry none of the heuristics' signals).
+   */
+  readonly aloneThreshold?: number;
   /** Lower classifier probability that is an attack when heuristics found partial evidence. */
   readonly supportThreshold?: number;
   /** Heuristic score that counts as partial evidence. */
   readonly partialHeuristic?: number;
   /** Replace the shipped model (tests, training); null disables the classifier. */
   readonly model?: LinearModel | null;
+  /**
+   * What the policy does with a detection: refusing (`BLOCK`) is calibrated to a tighter
+   * false-positive budget than recording (`FLAG`), so each has its own default thresholds.
+   */
+  readonly action?: 'BLOCK' | 'FLAG';
 }
 
 const PHRASES = new PhraseIndex(INJECTION_PHRASES);
@@ -369,6 +392,11 @@ function scoreCharacters(normalized: string, lower: string, scores: Scores): voi
   if (RUN_ORDER.test(normalized)) code += 0.4;
   if (decodeOrder(lower)) code += 0.5;
   if (code > 0) addScore(scores, 'code_execution', code);
+
+  const embedded = findEmbeddedDirectives(normalized);
+  if (embedded.embedded) addScore(scores, 'embedded', 1);
+  else if (embedded.directive) addScore(scores, 'embedded', 0.3);
+  if (hasAdversarialSuffix(normalized)) addScore(scores, 'adversarial_suffix', 1);
 }
 
 /** Heuristic scores of one text, without decoding. */
@@ -419,6 +447,8 @@ const TRANSFORM_ANCHORS = [
  * contains `reverse(a)`, so the transformed text is only built when an anchor is there.
  */
 const ROT13_ANCHORS = TRANSFORM_ANCHORS.map(rot13);
+/** "your reply/response/answer" under ROT13: an encoded directive about the reply. */
+const ROT13_REPLY_ANCHORS = ['lbheercyl', 'lbheerfcbafr', 'lbhenafjre', 'lbhebhgchg'];
 const REVERSED_ANCHORS = TRANSFORM_ANCHORS.map((a) => reverse(a));
 
 const hasAnyOf = (letters: string, anchors: readonly string[]): boolean =>
@@ -430,16 +460,44 @@ function reverse(text: string): string {
   return out;
 }
 
-/** Scores what encodings hide; one level deep. */
-function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores): void {
+/**
+ * Short quoted strings assigned to variables (`a='Ign', b='ore all prev'`): payload
+ * splitting hides a phrase across pieces the model is asked to join. Bounded repetitions.
+ */
+const QUOTED_ASSIGNMENT = /\b[a-z_][a-z0-9_]{0,10}\s{0,2}[=:]\s{0,2}(['"`])([^'"`\n]{1,40})\1/gi;
+/** Most pieces joined (a message with hundreds of assignments is data, not a split payload). */
+const MAX_PIECES = 64;
+
+/** Scores the phrase that the quoted pieces of a message spell when joined in order. */
+function scoreSplitPayload(normalized: string, scores: Scores): void {
+  if (!normalized.includes('=') && !normalized.includes(':')) return;
+  const pieces: string[] = [];
+  QUOTED_ASSIGNMENT.lastIndex = 0;
+  for (const m of normalized.matchAll(QUOTED_ASSIGNMENT)) {
+    pieces.push(m[2] ?? '');
+    if (pieces.length >= MAX_PIECES) break;
+  }
+  if (pieces.length < 2) return;
+  const joined = detectionViews(pieces.join('')).folded;
+  if (transformedWordScore(joined) >= ATTACK_SCORE) addScore(scores, 'split_payload', 1);
+}
+
+/** Scores what encodings hide; returns the folded decoded text ('' when nothing decoded). */
+function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores): string {
   let best = 0;
+  let decodedFolded = '';
   const payloads = decodePayloads(normalized);
   const printableFound = payloads.length > 0;
   if (printableFound) {
     // One rescan of all payloads, a line each: the cost is linear in what was decoded
     // instead of a fixed cost per payload (a message can hold hundreds of small ones).
     const inner = normalizeForRescan(payloads.map((p) => p.text).join('\n'));
-    best = total(scoreText(inner, detectionViews(inner)));
+    const innerViews = detectionViews(inner);
+    decodedFolded = innerViews.folded;
+    best = total(scoreText(inner, innerViews));
+    // An encoded directive about the reply ("Reply in reverse", "Use emojis in your answer"):
+    // people encode data or questions, not orders to the assistant.
+    if (findEmbeddedDirectives(inner).directive) best = Math.max(best, 1);
   }
   // ROT13 and reversal only pay off for text long enough to hold a phrase; the full rescan
   // runs only when the transformed letters contain an anchor word, which plain text's
@@ -447,6 +505,12 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
   if (views.squashed.length >= 12) {
     if (hasAnyOf(views.squashed, ROT13_ANCHORS)) {
       best = Math.max(best, transformedWordScore(rot13(views.folded)));
+    }
+    if (
+      hasAnyOf(views.squashed, ROT13_REPLY_ANCHORS) &&
+      findEmbeddedDirectives(rot13(normalized)).directive
+    ) {
+      best = Math.max(best, 1);
     }
     if (hasAnyOf(views.squashed, REVERSED_ANCHORS)) {
       best = Math.max(best, transformedWordScore(reverse(views.folded)));
@@ -456,21 +520,42 @@ function scoreDecoded(normalized: string, views: DetectionViews, scores: Scores)
   else if (best > 0) addScore(scores, 'encoded', best / 2);
   // A readable payload next to an order to decode it is an attack whatever it says.
   if (printableFound && decodeOrder(views.lower)) addScore(scores, 'encoded', 0.5);
+  return decodedFolded;
+}
+
+/**
+ * What the classifier reads: the folded message and, after it, the folded text of any
+ * payload decoded from it, so an instruction sent as base64 or hex weighs like the same
+ * instruction in clear ("Reply in reverse" encoded is as much an attack as written).
+ */
+function classifierText(views: DetectionViews, decodedFolded: string): string {
+  if (decodedFolded === '') return views.folded;
+  // A bounded share: a flood of payloads adds no evidence after the first few, only cost.
+  return `${views.folded} ${decodedFolded.slice(0, MAX_DECODED_FEATURE_CHARS)}`;
+}
+
+/** Most decoded characters the classifier reads per message. */
+const MAX_DECODED_FEATURE_CHARS = 2_000;
+
+/** The classifier's input for a normalized message (the training script featurizes this). */
+export function injectionFeatureText(
+  normalized: string,
+  views: DetectionViews = detectionViews(normalized),
+): string {
+  return classifierText(views, scoreDecoded(normalized, views, new Map()));
 }
 
 function normalizeForRescan(text: string): string {
   return text.normalize('NFKC');
 }
 
-const DEFAULT_CLASSIFIER_THRESHOLD = INJECTION_MODEL.threshold;
-const DEFAULT_SUPPORT_THRESHOLD = INJECTION_MODEL.supportThreshold;
 const DEFAULT_PARTIAL = 0.5;
 
 /** Fewest words on which the classifier may block without heuristic support. */
 export const CLASSIFIER_MIN_WORDS = 4;
 
 /** True when `text` has at least `min` runs of letters or digits (stops counting at `min`). */
-function wordCountAtLeast(text: string, min: number): boolean {
+export function wordCountAtLeast(text: string, min: number): boolean {
   let words = 0;
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
@@ -502,13 +587,18 @@ export function detectInjection(
   options: InjectionOptions = {},
 ): InjectionResult {
   const scores = scoreText(normalized, views);
-  scoreDecoded(normalized, views, scores);
+  const decodedFolded = scoreDecoded(normalized, views, scores);
+  scoreSplitPayload(normalized, scores);
   const heuristicScore = total(scores);
 
   const model = options.model === undefined ? loadShippedModel() : options.model;
-  const probability = model === null ? undefined : sigmoid(logit(model, featureBuckets(views.folded)));
-  const threshold = options.classifierThreshold ?? DEFAULT_CLASSIFIER_THRESHOLD;
-  const support = options.supportThreshold ?? DEFAULT_SUPPORT_THRESHOLD;
+  const probability =
+    model === null ? undefined : sigmoid(logit(model, featureBuckets(classifierText(views, decodedFolded))));
+  const calibrated =
+    options.action === 'FLAG' ? INJECTION_MODEL.thresholds.flag : INJECTION_MODEL.thresholds.block;
+  const threshold = options.classifierThreshold ?? calibrated.classifier;
+  const support = options.supportThreshold ?? calibrated.support;
+  const alone = options.aloneThreshold ?? calibrated.alone;
   const partial = options.partialHeuristic ?? DEFAULT_PARTIAL;
 
   const byHeuristics = heuristicScore >= ATTACK_SCORE;
@@ -517,7 +607,8 @@ export function detectInjection(
   // anything specific is caught by the heuristics, which still decide at any length.
   const byClassifier =
     probability !== undefined &&
-    ((probability >= threshold && wordCountAtLeast(views.folded, CLASSIFIER_MIN_WORDS)) ||
+    (((probability >= alone || (heuristicScore > 0 && probability >= threshold)) &&
+      wordCountAtLeast(views.folded, CLASSIFIER_MIN_WORDS)) ||
       (heuristicScore >= partial && probability >= support));
   if (!byHeuristics && !byClassifier) {
     return { attack: false, rules: [], heuristicScore, classifierProbability: probability };

@@ -280,23 +280,143 @@ const detectEmails: Detector = (text, out) => {
     }
     at = text.indexOf('@', Math.max(at + 1, lastEnd));
   }
+  detectSpelledEmails(text, out);
 };
+
+/** "at" written out: a word, or bracketed (`[at]`, `(at)`, `{at}`). */
+const SPELLED_AT = /[[({] ?at ?[\])}]|\bat\b/gi;
+/** Top-level domains accepted after a spelled-out address (a closed list: "dot com", not any word). */
+const SPELLED_TLDS = new Set(
+  'com org net edu gov mil int io co uk de fr es it nl be ch at se no dk fi pl pt ie us ca au nz jp cn in br mx ru info biz dev app ai me eu tv xyz online email'.split(
+    ' ',
+  ),
+);
+/** Words before an address that say it is one ("e-mail me at ..."). */
+const ADDRESS_CUE = /\b(?:e-?mail|mail|address|contact|write to|reach)\b/i;
+const isLabelChar = (c: number): boolean => isAlnum(c) || c === 45;
+const isLocalChar = (c: number): boolean => isAlnum(c) || c === 95 || c === 43 || c === 45 || c === 37;
+
+/**
+ * A dot between address parts, read forwards from `i`: up to two spaces, then `.` or a
+ * spelled dot (`dot`, `[dot]`, `(dot)`), then up to two spaces. Returns the position after it
+ * and whether it was spelled, or undefined.
+ */
+function dotAfter(text: string, i: number): { next: number; spelled: boolean } | undefined {
+  let k = i;
+  for (let s = 0; s < 2 && text.charCodeAt(k) === 32; s++) k++;
+  let spelled = false;
+  if (text.charCodeAt(k) === 46) k++;
+  else {
+    const word = text.slice(k, k + 5).toLowerCase();
+    if (word.startsWith('[dot]') || word.startsWith('(dot)')) k += 5;
+    else if (word.startsWith('dot') && !isAlnum(text.charCodeAt(k + 3)) && k > i) k += 3;
+    else return undefined;
+    spelled = true;
+  }
+  for (let s = 0; s < 2 && text.charCodeAt(k) === 32; s++) k++;
+  return { next: k, spelled };
+}
+
+/** The same, read backwards from `i` (the position after the dot's trailing spaces). */
+function dotBefore(text: string, i: number): { next: number; spelled: boolean } | undefined {
+  let k = i;
+  for (let s = 0; s < 2 && text.charCodeAt(k - 1) === 32; s++) k--;
+  let spelled = false;
+  if (text.charCodeAt(k - 1) === 46) k--;
+  else {
+    const word = text.slice(Math.max(0, k - 5), k).toLowerCase();
+    if (word === '[dot]' || word === '(dot)') k -= 5;
+    else if (word.endsWith('dot') && !isAlnum(text.charCodeAt(k - 4)) && text.charCodeAt(k) === 32) k -= 3;
+    else return undefined;
+    spelled = true;
+  }
+  for (let s = 0; s < 2 && text.charCodeAt(k - 1) === 32; s++) k--;
+  return { next: k, spelled };
+}
+
+/**
+ * E-mail addresses spelled out to slip past a scanner: `jane dot doe at example dot com`,
+ * `jane [at] example [dot] com`. Only where unambiguous: the "at" is bracketed, the local part
+ * has a dot of its own, or a word before says an address follows ("e-mail me at ..."); and the
+ * domain ends in a known top-level domain. "Meet at example dot com" is left alone. Scans
+ * around each "at" are bounded, so the cost is linear.
+ */
+function detectSpelledEmails(text: string, out: PiiFinding[]): void {
+  if (!/\bat\b|\[at\]|\(at\)|\{at\}/i.test(text)) return;
+  SPELLED_AT.lastIndex = 0;
+  let floor = 0;
+  for (const m of text.matchAll(SPELLED_AT)) {
+    const atStart = m.index ?? 0;
+    if (atStart < floor) continue;
+    const bracketed = m[0].length > 2;
+    // Local part, backwards: up to four tokens joined by dots.
+    let start = atStart;
+    for (let s = 0; s < 2 && text.charCodeAt(start - 1) === 32; s++) start--;
+    let localDots = 0;
+    let tokens = 0;
+    for (;;) {
+      let t = start;
+      while (t > floor && start - t < 64 && isLocalChar(text.charCodeAt(t - 1))) t--;
+      if (t === start) break;
+      start = t;
+      tokens++;
+      if (tokens === 4) break;
+      const dot = dotBefore(text, start);
+      if (dot === undefined || !isLocalChar(text.charCodeAt(dot.next - 1))) break;
+      start = dot.next;
+      localDots++;
+    }
+    if (tokens === 0) continue;
+    // Domain, forwards: labels joined by dots, at most six.
+    let end = atStart + m[0].length;
+    for (let s = 0; s < 2 && text.charCodeAt(end) === 32; s++) end++;
+    const labels: string[] = [];
+    const labelEnds: number[] = [];
+    let spelledDomainDot = false;
+    for (;;) {
+      let e = end;
+      while (e < text.length && e - end < 63 && isLabelChar(text.charCodeAt(e))) e++;
+      if (e === end) break;
+      labels.push(text.slice(end, e).toLowerCase());
+      labelEnds.push(e);
+      end = e;
+      if (labels.length === 6) break;
+      const dot = dotAfter(text, end);
+      if (dot === undefined || !isLabelChar(text.charCodeAt(dot.next))) break;
+      spelledDomainDot ||= dot.spelled;
+      end = dot.next;
+    }
+    // The last label read may be a word after the address ("... dot com today").
+    while (labels.length > 2 && !SPELLED_TLDS.has(labels[labels.length - 1] as string)) {
+      labels.pop();
+      labelEnds.pop();
+    }
+    if (labels.length < 2 || !SPELLED_TLDS.has(labels[labels.length - 1] as string)) continue;
+    if (!bracketed && !spelledDomainDot) continue;
+    const cue = ADDRESS_CUE.test(text.slice(Math.max(0, start - 40), start));
+    if (!bracketed && localDots === 0 && !cue) continue;
+    const domainEnd = labelEnds[labelEnds.length - 1] as number;
+    out.push({ type: 'EMAIL', start, end: domainEnd });
+    floor = domainEnd;
+  }
+}
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isAlnum = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
-/** A maximal run of digits. */
+/** A maximal run of digits, and whether a dot joins it to the previous group of its chain. */
 interface DigitGroup {
   readonly start: number;
   readonly end: number;
   readonly digits: string;
+  readonly dotted?: boolean;
 }
 
 const DIGIT_RUN = /[0-9]+/g;
 
 /**
- * Chains of digit groups joined by exactly one space or hyphen (`4111 1111-1111 1111`), found
- * by one pass over the text.
+ * Chains of digit groups joined by exactly one space, hyphen or dot (`4111 1111-1111 1111`,
+ * `4111.1111.1111.1111`), found by one pass over the text.
  */
 function digitGroupChains(text: string): DigitGroup[][] {
   const chains: DigitGroup[][] = [];
@@ -305,12 +425,13 @@ function digitGroupChains(text: string): DigitGroup[][] {
   DIGIT_RUN.lastIndex = 0;
   for (let m = DIGIT_RUN.exec(text); m !== null; m = DIGIT_RUN.exec(text)) {
     const start = m.index;
-    const group = { start, end: start + m[0].length, digits: m[0] };
     const previous = chain[chain.length - 1];
+    const separator = previous === undefined ? -1 : text.charCodeAt(previous.end);
     const joined =
       previous !== undefined &&
       start - previous.end === 1 &&
-      (text.charCodeAt(previous.end) === 32 || text.charCodeAt(previous.end) === 45);
+      (separator === 32 || separator === 45 || separator === 46);
+    const group = { start, end: start + m[0].length, digits: m[0], dotted: joined && separator === 46 };
     if (!joined && chain.length > 0) {
       chains.push(chain);
       chain = [];
@@ -319,6 +440,21 @@ function digitGroupChains(text: string): DigitGroup[][] {
   }
   if (chain.length > 0) chains.push(chain);
   return chains;
+}
+
+/** Whether a window of groups joined by dots is not card-like (see detectCards). */
+function dottedWindow(groups: readonly DigitGroup[], from: number, to: number): boolean {
+  let dotted = false;
+  for (let k = from + 1; k <= to; k++) if (groups[k]?.dotted) dotted = true;
+  if (!dotted) return false;
+  // The whole dotted number, not a slice of a longer one (`4.1234.5678.9012.3456`).
+  if (groups[from]?.dotted || groups[to + 1]?.dotted) return true;
+  if (to - from < 2) return true;
+  for (let k = from; k <= to; k++) {
+    const length = (groups[k] as DigitGroup).digits.length;
+    if (length < 3 || length > 6) return true;
+  }
+  return false;
 }
 
 /**
@@ -338,6 +474,9 @@ const detectCards: Detector = (text, out) => {
           const group = groups[j] as DigitGroup;
           digits += group.digits;
           if (digits.length > 19) break;
+          // Dots also write decimals, versions and addresses: a dotted card is only read in
+          // card-like groups (three or more, of 3-6 digits each, as printed on cards).
+          if (dottedWindow(groups, i, j)) continue;
           if (
             digits.length >= 12 &&
             !isAlnum(text.charCodeAt(group.end)) &&

@@ -4,6 +4,9 @@
  * key-like names. A secret in a prompt is refused (it would be sent to the model and
  * stored); a secret in a reply is masked.
  *
+ * Secrets spelled out with spaces or encoded in base64 or hex are restored and scanned once
+ * more (one level, a bounded number of characters per message).
+ *
  * Linear time: every pattern is either a literal prefix followed by a bounded run of one
  * character class, or a key name with bounded separators; PEM blocks are closed with
  * `indexOf`, not a lazy regex.
@@ -166,17 +169,179 @@ function looksRandom(value: string): boolean {
   return value.length >= 16 && characterKinds(value) >= 2 && shannonEntropy(value) >= 3.5;
 }
 
+/** Characters of spelled-out and encoded secrets (base64, base64url, hex; `:` joins key and secret). */
+const CHAR_CLASS = (() => {
+  // 1: token character, 2: also a hex digit. A table: these loops visit every character.
+  const table = new Uint8Array(128);
+  for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-:') {
+    table[ch.charCodeAt(0)] = 1;
+  }
+  for (const ch of '0123456789abcdefABCDEF') table[ch.charCodeAt(0)] = 2;
+  return table;
+})();
+const isTokenChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] !== 0;
+const isHexChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] === 2;
+/**
+ * Native-regex prefilters of the scans below (no lookaround, one class repeated a fixed
+ * number of times): ordinary prose has neither, and the scans are skipped.
+ */
+const MAY_BE_SPACED_OUT = /(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/;
+const MAY_BE_ENCODED = /[A-Za-z0-9+/_-]{24}/;
+
+/** Fewest single characters of a spelled-out secret, and of a base64 or hex run. */
+const MIN_SPACED = 16;
+const MIN_BASE64 = 24;
+const MIN_HEX = 32;
+
+/**
+ * Spans of single characters separated by single spaces (`A K I A I O S F ...`), at least
+ * {@link MIN_SPACED} of them: a secret spelled out past a scanner. One left-to-right pass.
+ */
+function spacedOutRuns(text: string): [number, number][] {
+  const runs: [number, number][] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isTokenChar(text.charCodeAt(i)) || (i > 0 && isTokenChar(text.charCodeAt(i - 1)))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let units = 1;
+    while (
+      j + 2 < n &&
+      text.charCodeAt(j + 1) === 32 &&
+      isTokenChar(text.charCodeAt(j + 2)) &&
+      !isTokenChar(text.charCodeAt(j + 3))
+    ) {
+      j += 2;
+      units++;
+    }
+    if (units >= MIN_SPACED && !isTokenChar(text.charCodeAt(j + 1))) runs.push([i, j + 1]);
+    i = j + 1;
+  }
+  return runs;
+}
+
+/**
+ * Maximal runs of base64/base64url characters (and trailing `=`), at least
+ * {@link MIN_BASE64} long, each marked when it is also an even-length hex run (optionally
+ * `0x`-prefixed) of at least {@link MIN_HEX}. One left-to-right pass.
+ */
+function encodedRuns(text: string): { start: number; end: number; hexFrom: number }[] {
+  const runs: { start: number; end: number; hexFrom: number }[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (!isTokenChar(c) || c === 58 || c === 61) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let hex = true;
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (!isTokenChar(d) || d === 58 || d === 61) break;
+      if (!isHexChar(d) && !(i === start + 1 && (d === 120 || d === 88) && text.charCodeAt(start) === 48))
+        hex = false;
+      i++;
+    }
+    let end = i;
+    for (let pad = 0; pad < 2 && text.charCodeAt(end) === 61; pad++) end++;
+    const hexFrom =
+      text.charCodeAt(start + 1) === 120 || text.charCodeAt(start + 1) === 88 ? start + 2 : start;
+    const hexRun = hex && end === i && (i - hexFrom) % 2 === 0 && i - hexFrom >= MIN_HEX;
+    if (end - start >= MIN_BASE64) runs.push({ start, end, hexFrom: hexRun ? hexFrom : -1 });
+    i = end;
+  }
+  return runs;
+}
+
+/** Most characters decoded per message, so decoding stays linear and bounded. */
+const MAX_DECODED_CHARS = 20_000;
+
+/** Whether a decoded buffer is text (printable ASCII and whitespace), not binary. */
+function printable(decoded: string): boolean {
+  if (decoded.length === 0) return false;
+  for (let i = 0; i < decoded.length; i++) {
+    const c = decoded.charCodeAt(i);
+    if ((c < 32 || c > 126) && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
+}
+
+/**
+ * Secrets hidden by spelling them out or encoding them (base64, hex): each candidate is
+ * restored and scanned with the direct detectors; a hit masks the whole spelled or encoded
+ * span, under the kind found inside.
+ */
+function findHiddenSecrets(text: string, add: (kind: SecretKind, start: number, end: number) => void): void {
+  let budget = MAX_DECODED_CHARS;
+  // Restored candidates are scanned together, one per line, in one pass of the detectors
+  // (a message can hold hundreds of small payloads; a pass each would cost a pass each).
+  const restored: string[] = [];
+  const spans: [number, number][] = [];
+  const offsets: number[] = [];
+  let length = 0;
+  const collect = (value: string, start: number, end: number): void => {
+    budget -= value.length;
+    offsets.push(length);
+    restored.push(value);
+    spans.push([start, end]);
+    length += value.length + 1;
+  };
+  if (MAY_BE_SPACED_OUT.test(text)) {
+    for (const [start, end] of spacedOutRuns(text)) {
+      if (budget <= 0) break;
+      collect(text.slice(start, end).replace(/ /g, ''), start, end);
+    }
+  }
+  for (const run of MAY_BE_ENCODED.test(text) ? encodedRuns(text) : []) {
+    if (budget <= 0) break;
+    const value = text.slice(run.start, run.end);
+    const decoded =
+      run.hexFrom >= 0
+        ? Buffer.from(text.slice(run.hexFrom, run.end), 'hex').toString('latin1')
+        : Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+    if (printable(decoded)) collect(decoded, run.start, run.end);
+  }
+  if (restored.length === 0) return;
+  for (const inner of findDirectSecrets(restored.join('\n'))) {
+    // The candidate holding the finding: the last one starting at or before it.
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((offsets[mid] as number) <= inner.start) lo = mid;
+      else hi = mid - 1;
+    }
+    const [start, end] = spans[lo] as [number, number];
+    add(inner.kind, start, end);
+  }
+}
+
 /** Every secret in `text`, without overlaps, in text order (earlier and longer spans win). */
 export function findSecrets(text: string): SecretFinding[] {
+  return findDirectSecrets(text, true);
+}
+
+/** The detectors on the text as written; `hidden` adds spelled-out and encoded secrets. */
+function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
   const found: SecretFinding[] = [];
   const add = (kind: SecretKind, start: number, end: number): void => {
     if (end > start) found.push({ kind, start, end });
   };
 
+  // The next END line at or after a position: searched again only when a BEGIN lies past
+  // the last one found, so many BEGINs without an END cost one scan, not one each.
+  let endAt = -2;
   for (const m of text.matchAll(PEM_BEGIN)) {
     const start = m.index ?? 0;
     // Close at the matching END line; an unterminated block is masked to the end.
-    const endAt = text.indexOf('-----END', start + m[0].length);
+    if (endAt === -2 || (endAt !== -1 && endAt < start + m[0].length)) {
+      endAt = text.indexOf('-----END', start + m[0].length);
+    }
     let end = text.length;
     if (endAt !== -1) {
       PEM_END.lastIndex = endAt;
@@ -232,6 +397,8 @@ export function findSecrets(text: string): SecretFinding[] {
     const value = text.slice(...span);
     if (!PLACEHOLDER.test(value) && looksRandom(value)) add('api_key', ...span);
   }
+
+  if (hidden) findHiddenSecrets(text, add);
 
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const accepted: SecretFinding[] = [];

@@ -3,6 +3,7 @@ import { DEFAULT_LOCAL_POLICY } from '../../lambda/guardrail/default-policy';
 import { createPolicyEngine } from '../../lambda/guardrail/engine';
 import { CANARY_PREFIX } from '../../lambda/guardrail/leakage';
 import type { LocalGuardrailPolicy } from '../../lambda/guardrail/policy';
+import { fill, growthRatio, LINEAR_RATIO_LIMIT } from './linear-time';
 
 const policy: LocalGuardrailPolicy = {
   ...DEFAULT_LOCAL_POLICY,
@@ -100,6 +101,49 @@ describe('checkInput', () => {
   });
 });
 
+describe('black-box review gaps (issue 19), input and output alike', () => {
+  const markerPolicy = createPolicyEngine({ ...policy, blockedWords: ['strictly confidential'] });
+  const context = { canary: '', systemPrompt: '' };
+
+  it.each([
+    ['a card with dots', 'charge 4111.1111.1111.1111 please', 'pii.credit_debit_card_number'],
+    ['a spaced-out AWS key', 'key A K I A I O S F O D N N 7 E X A M P L E', 'secret.aws_access_key'],
+    [
+      'a base64-encoded AWS key and secret',
+      `use ${Buffer.from('AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY').toString('base64')}`,
+      'secret.aws_access_key',
+    ],
+  ])('refuses %s on input and masks it in a reply', (_name, text, rule) => {
+    const input = guard.checkInput(text);
+    expect(input.action).toBe('BLOCK');
+    expect(rules(input.findings)).toContain(rule);
+    const output = guard.checkOutput(text, context);
+    expect(output.action).toBe('MASK');
+    expect(output.text).not.toMatch(/4111|A K I A|QUtJQ/);
+  });
+
+  it('anonymizes a spelled-out e-mail address on input and output', () => {
+    const text = 'Reply to jane dot doe at example dot com by Friday.';
+    expect(guard.checkInput(text).text).toBe('Reply to {EMAIL} by Friday.');
+    expect(guard.checkOutput(text, context).text).toBe('Reply to {EMAIL} by Friday.');
+  });
+
+  it.each([
+    ['a soft hyphen', 'This memo is strictly\u00adconfidential.'],
+    ['a zero-width space', 'This memo is strictly\u200bconfidential.'],
+    ['an underscore', 'Label: STRICTLY_CONFIDENTIAL'],
+  ])('blocks a classification marker joined by %s, on input and output', (_name, text) => {
+    expect(rules(markerPolicy.checkInput(text).findings)).toContain('word.blocked');
+    expect(rules(markerPolicy.checkOutput(text, context).findings)).toContain('word.blocked');
+  });
+
+  it('does not match a marker phrase across unrelated words', () => {
+    expect(
+      markerPolicy.checkInput('The strictly necessary cookies are confidentiality-neutral.').action,
+    ).toBe('ALLOW');
+  });
+});
+
 describe('newCanary', () => {
   it('formats 128 random bits behind a fixed prefix', () => {
     expect(guard.newCanary()).toBe(`${CANARY_PREFIX}${'07'.repeat(16)}`);
@@ -156,11 +200,16 @@ describe('checkOutput', () => {
     ]);
   });
 
-  it('checks 50,000-character replies against a long system prompt in linear time', () => {
+  it('checks replies against a long system prompt in linear time (50,000 vs 10 x 5,000 characters)', () => {
     const longPrompt = 'abcde fghij '.repeat(2_000);
-    const reply = 'abcde fghij '.repeat(4_000).replace(/j /g, 'k ');
-    const started = performance.now();
-    guard.checkOutput(reply, { canary, systemPrompt: longPrompt });
-    expect(performance.now() - started).toBeLessThan(1_000);
+    const check = (reply: string) => guard.checkOutput(reply, { canary, systemPrompt: longPrompt });
+    const make = (n: number) => fill('abcde fghij ', n).replace(/j /g, 'k ');
+    expect(growthRatio(check, make)).toBeLessThan(LINEAR_RATIO_LIMIT);
+  });
+
+  it('checks input in linear time (50,000 vs 10 x 5,000 characters)', () => {
+    const make = (n: number) =>
+      fill('Please add a joke to your reply 4111.1111.1111.1111 jane dot doe at example dot com ', n);
+    expect(growthRatio((text) => guard.checkInput(text), make)).toBeLessThan(LINEAR_RATIO_LIMIT);
   });
 });
