@@ -36,12 +36,14 @@ const logRetentionDays = z
 /** A Bedrock model (or cross-region inference profile) the chat function may call. */
 const allowedModel = z
   .object({
-    /** Model id as passed to Converse, e.g. `anthropic.claude-3-5-haiku-20241022-v1:0` or an inference profile id. */
+    /**
+     * Model id as passed to Converse, e.g. `amazon.nova-lite-v1:0` or an inference profile id
+     * such as `eu.anthropic.claude-haiku-4-5-20251001-v1:0`. Its friendly name and lifecycle
+     * dates come from lib/config/model-catalogue.ts.
+     */
     id: z
       .string()
       .regex(/^[a-z0-9.-]+(:\d+)?(:[a-z0-9]+)?$/i, 'must be a Bedrock model or inference profile id'),
-    /** Human-readable name shown in the model picker. */
-    label: z.string().min(1).max(64),
     /** Whether `id` is a cross-region inference profile (its IAM resources differ). */
     inferenceProfile: z.boolean().default(false),
     /** Regions an inference profile may route to; IAM must allow the foundation model in each. */
@@ -255,7 +257,11 @@ export const environmentConfigSchema = z
     guardrail: guardrailPolicySchema,
     /**
      * Reserved concurrency per serving function: a ceiling on what one flood (or one runaway
-     * client) can spend, and a floor no other function can starve.
+     * client) can spend, and a floor no other function can starve. Optional: Lambda keeps 100
+     * of the account's concurrency unreserved, so reserving needs an account quota of at least
+     * the total + 100 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html),
+     * and new accounts often have 10 or 50. Absent, no function of the environment reserves
+     * any (control-plane triggers included); `npm run synth` prints the quota each needs.
      */
     reservedConcurrency: z
       .object({
@@ -266,7 +272,8 @@ export const environmentConfigSchema = z
         web: z.number().int().min(1).max(1000),
         health: z.number().int().min(1).max(1000),
       })
-      .strict(),
+      .strict()
+      .optional(),
     models: z
       .object({
         allowList: z.array(allowedModel).min(1),

@@ -115,14 +115,14 @@ export class ApiStack extends Stack {
       entry: 'health',
       description: 'GET /healthz for the load balancer; touches no dependency',
       environment: {},
-      reservedConcurrency: concurrency.health,
+      reservedConcurrency: concurrency?.health,
       memorySize: 256,
     });
 
     const keys = apiFunction('Keys', {
       entry: 'keys',
       description: 'GET/POST /api/v1/keys, DELETE /api/v1/keys/{id}: personal API keys (hashes only)',
-      reservedConcurrency: concurrency.keys,
+      reservedConcurrency: concurrency?.keys,
     });
     grantTable(keys, {
       sid: 'ApiKeysWrite',
@@ -163,7 +163,7 @@ export class ApiStack extends Stack {
         GUARDRAIL_ID: this.guardrail.guardrailArn,
         GUARDRAIL_VERSION: this.guardrail.versionNumber,
       },
-      reservedConcurrency: concurrency.chat,
+      reservedConcurrency: concurrency?.chat,
       // Most of a request is spent waiting for the model; the CPU work (policy engine, AES,
       // token check) is well under 10 ms at this size, and memory is what Lambda bills.
       memorySize: 512,
@@ -196,7 +196,7 @@ export class ApiStack extends Stack {
       entry: 'history',
       description: 'Conversations (list, get, delete), GET /api/v1/me/export and DELETE /api/v1/me',
       environment: serviceEnvironment,
-      reservedConcurrency: concurrency.history,
+      reservedConcurrency: concurrency?.history,
       memorySize: 512,
       timeout: Duration.seconds(30),
       define,
@@ -228,7 +228,7 @@ export class ApiStack extends Stack {
       entry: 'admin',
       description: 'Runtime settings, the model allow-list and the audit query (admin group only)',
       environment: serviceEnvironment,
-      reservedConcurrency: concurrency.admin,
+      reservedConcurrency: concurrency?.admin,
       memorySize: 512,
       timeout: Duration.seconds(30),
       define,
@@ -264,7 +264,7 @@ export class ApiStack extends Stack {
           `&logout_uri=${encodeURIComponent(identityConfig.logoutUrls[0]!)}`,
         ]),
       },
-      reservedConcurrency: concurrency.web,
+      reservedConcurrency: concurrency?.web,
       memorySize: 256,
       assetsDir: 'lambda/web/assets',
     });
@@ -340,7 +340,8 @@ export class ApiStack extends Stack {
       entry: 'audit-archiver',
       description: 'Audit table stream -> hash-chained batches in the Object Lock archive bucket',
       environment: { AUDIT_ARCHIVE_BUCKET: auditArchiveBucketName(config) },
-      reservedConcurrency: 1,
+      // Order comes from parallelization 1 per shard; the reservation only caps it.
+      ...(config.reservedConcurrency ? { reservedConcurrency: 1 } : {}),
       memorySize: 512,
       timeout: Duration.minutes(1),
       invokedBy: 'stream',

@@ -246,7 +246,7 @@ describe('per-request math', () => {
         prompt: 'x'.repeat(ASSUMPTIONS.messageChars),
         reply: 'y'.repeat(ASSUMPTIONS.replyChars),
         guardrail: [{ layer: 'local', rule: 'pii-email', category: 'PII', action: 'mask' }],
-        modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+        modelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
         inputTokens: 3550,
         outputTokens: 500,
         fields: { turnId: '01JD2Q7ZK3M4N5P6Q7R8S9T0VX' },
