@@ -5,7 +5,7 @@ import type { EnvironmentConfig } from '../config/schema';
 import { AppTables } from '../constructs/app-tables';
 import { Backups } from '../constructs/backups';
 import { EncryptionKeys } from '../constructs/encryption-keys';
-import { AccessLogsBucket, AuditArchiveBucket } from '../constructs/secure-buckets';
+import { AccessLogsBucket, AuditArchiveBucket, AuthEventsBucket } from '../constructs/secure-buckets';
 import { allTables, auditTable, type TableSchema } from '../data/table-schemas';
 
 /** Name of the environment's audit archive bucket (globally unique: account and region in it). */
@@ -34,6 +34,8 @@ export class DataStack extends Stack {
   readonly accessLogs: AccessLogsBucket;
   /** Object Lock archive of the audit trail. */
   readonly auditArchive: AuditArchiveBucket;
+  /** Cognito's threat-protection auth events (S3 with the logs CMK; see AuthEventsBucket). */
+  readonly authEvents: AuthEventsBucket;
   /** AWS Backup plan, when enabled in config. */
   readonly backups?: Backups;
 
@@ -60,6 +62,12 @@ export class DataStack extends Stack {
       encryptionKey: this.keys.auditKey,
       objectLockMode: config.audit.objectLockMode,
       retentionDays: config.audit.archiveRetentionDays,
+      accessLogsBucket: this.accessLogs.bucket,
+      removalPolicy,
+    });
+    this.authEvents = new AuthEventsBucket(this, 'AuthEvents', {
+      encryptionKey: this.keys.logsKey,
+      retentionDays: config.logRetentionDays,
       accessLogsBucket: this.accessLogs.bucket,
       removalPolicy,
     });

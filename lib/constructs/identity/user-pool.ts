@@ -10,8 +10,24 @@ import {
   RESOURCE_SERVER_IDENTIFIER,
   RESOURCE_SERVER_SCOPES,
 } from '../../../lambda/auth/permissions';
-import { EncryptedLogGroup } from '../encrypted-log-group';
 import { ControlPlaneFunction } from './control-plane-function';
+
+/**
+ * The pool's issuer type, pinned. `ORIGINAL` issues `iss` = `https://cognito-idp.<region>.amazonaws.com/<pool>`,
+ * `UPDATED` issues `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`
+ * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-issuerconfiguration.html).
+ * Left unset, a change of Cognito's default would change `iss` under the ALB's
+ * `JwtValidationConfig.Issuer`, `AUTH_ISSUER` and the deploy-time JWKS resolver
+ * (lambda/deploy/jwks-resolver.ts, which reads the ORIGINAL host); all of them derive from
+ * {@link issuerUrlOf}, so they cannot disagree with the tokens.
+ */
+export const USER_POOL_ISSUER_TYPE = 'ORIGINAL';
+
+/** The `iss` of tokens of a pool with {@link USER_POOL_ISSUER_TYPE}. */
+export function issuerUrlOf(region: string, userPoolId: string): string {
+  return `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`;
+}
 
 /** Name of the custom attribute that receives an external IdP's group claim. */
 export const IDP_GROUPS_ATTRIBUTE = 'idp_groups';
@@ -29,8 +45,10 @@ export interface SecureUserPoolProps {
     readonly allowedDomains: readonly string[];
     readonly allowedUsers: readonly string[];
   };
-  /** Key of the auth-event and trigger log groups. */
+  /** Key of the trigger log groups. */
   readonly logsKey: kms.IKey;
+  /** ARN of the S3 bucket (SSE-KMS) that receives threat-protection auth events. */
+  readonly authEventsBucketArn: string;
   readonly logRetention: logs.RetentionDays;
   /** RETAIN (with deletion protection) everywhere but throw-away environments. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
@@ -42,7 +60,7 @@ export interface SecureUserPoolProps {
  * The user pool, secure by default: email sign-in (case-insensitive), MFA required with
  * TOTP (or a user-verified passkey), no SMS anywhere, 14-character passwords with every
  * character class, Plus plan threat protection with its auth events in a CMK-encrypted
- * log group, recovery by verified email only, and the groups and resource-server scopes
+ * S3 bucket, recovery by verified email only, and the groups and resource-server scopes
  * of the one permissions table (lambda/auth/permissions.ts).
  */
 export class SecureUserPool extends Construct {
@@ -53,8 +71,8 @@ export class SecureUserPool extends Construct {
   readonly resourceServer: cognito.UserPoolResourceServer;
   /** Scope objects of the resource server, by scope name (`chat.read`, ...). */
   readonly scopes: ReadonlyMap<string, cognito.OAuthScope>;
-  /** Where threat-protection auth events land. */
-  readonly authEventsLogGroup: logs.LogGroup;
+  /** Delivery of threat-protection auth events to the S3 bucket. */
+  readonly logDelivery: cognito.CfnLogDeliveryConfiguration;
   /** The pre-sign-up trigger, when self sign-up is on. */
   readonly preSignUp?: ControlPlaneFunction;
 
@@ -132,25 +150,22 @@ export class SecureUserPool extends Construct {
       removalPolicy,
     });
 
-    // Vended-log destinations with a /aws/vendedlogs/ prefix keep the delivery resource policy
-    // from growing per log group (CloudWatch Logs' 5120-character limit). The delivery service
-    // adds that resource policy itself when CloudFormation sets up the delivery. Note for review:
-    // the CloudFormation reference still says a Cognito log group "must not be encrypted with
-    // KMS"; the org rule requires a CMK, so the first deployment must confirm delivery works
-    // (see the Identity report; S3 or Firehose destinations with SSE-KMS are the fallback).
-    this.authEventsLogGroup = new EncryptedLogGroup(this, 'AuthEvents', {
-      encryptionKey: props.logsKey,
-      retention: props.logRetention,
-      logGroupName: `/aws/vendedlogs/cognito/omnichat-${props.envName}/user-auth-events`,
-      removalPolicy,
-    }).logGroup;
-    new cognito.CfnLogDeliveryConfiguration(this, 'LogDelivery', {
+    (this.userPool.node.defaultChild as cognito.CfnUserPool).issuerConfiguration = {
+      type: USER_POOL_ISSUER_TYPE,
+    };
+
+    // Threat-protection auth events go to S3 with SSE-KMS (lib/constructs/secure-buckets.ts,
+    // AuthEventsBucket): a CloudWatch Logs destination "must not be encrypted with AWS KMS"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-logdeliveryconfiguration-cloudwatchlogsconfiguration.html),
+    // and every log destination here has a CMK. S3 is supported for userAuthEvents
+    // (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_LogConfigurationType.html).
+    this.logDelivery = new cognito.CfnLogDeliveryConfiguration(this, 'LogDelivery', {
       userPoolId: this.userPool.userPoolId,
       logConfigurations: [
         {
           eventSource: 'userAuthEvents',
           logLevel: 'INFO',
-          cloudWatchLogsConfiguration: { logGroupArn: this.authEventsLogGroup.logGroupArn },
+          s3Configuration: { bucketArn: props.authEventsBucketArn },
         },
       ],
     });
