@@ -134,6 +134,27 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
     },
   );
 
+  it.runIf(config.backup.enabled)(
+    'gives the backup role the S3 backup and restore policies, since it backs up the archive bucket',
+    () => {
+      const [, selection] = ofType('AWS::Backup::BackupSelection')[0]!;
+      const backupSelection = selection.Properties.BackupSelection as {
+        IamRoleArn: { 'Fn::GetAtt': [string, string] };
+      };
+      const roleId = backupSelection.IamRoleArn['Fn::GetAtt'][0];
+      const role = template.toJSON().Resources[roleId];
+      const arns = JSON.stringify(role.Properties.ManagedPolicyArns);
+      for (const policy of [
+        'service-role/AWSBackupServiceRolePolicyForBackup',
+        'service-role/AWSBackupServiceRolePolicyForRestores',
+        'AWSBackupServiceRolePolicyForS3Backup',
+        'AWSBackupServiceRolePolicyForS3Restore',
+      ]) {
+        expect(arns).toContain(`:iam::aws:policy/${policy}"`);
+      }
+    },
+  );
+
   it('retains every stateful resource outside dev', () => {
     for (const [, r] of Object.entries(resources)) {
       if (
