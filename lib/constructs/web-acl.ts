@@ -83,6 +83,8 @@ export function webAclName(envName: string): string {
 export class WebAcl extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
   readonly logGroup: logs.LogGroup;
+  /** Logging of the ACL (the user pool's association waits for it). */
+  readonly loggingConfiguration: wafv2.CfnLoggingConfiguration;
   /** IP set of the allow-list, when configured. */
   readonly ipAllowSet?: wafv2.CfnIPSet;
   /**
@@ -298,7 +300,7 @@ export class WebAcl extends Construct {
       logGroupName: `aws-waf-logs-omnichat-${props.envName}-${Stack.of(this).region}`,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).logGroup;
-    new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+    this.loggingConfiguration = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
       resourceArn: this.webAcl.attrArn,
       logDestinationConfigs: [this.logGroup.logGroupArn],
       // Credentials never reach the logs: tokens, session cookies and personal API keys.

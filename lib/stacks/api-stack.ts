@@ -286,9 +286,6 @@ export class ApiStack extends Stack {
       logRetention: retentionDays(config.logRetentionDays),
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
-    // Managed login is a public sign-in form: the same ACL (rate limits, IP reputation,
-    // bad inputs) protects it as the load balancer.
-    this.webAcl.associate('UserPoolAssociation', identity.userPool.userPoolArn);
 
     this.edge = new ChatLoadBalancer(this, 'Edge', {
       vpc: network.vpc,
@@ -311,6 +308,17 @@ export class ApiStack extends Stack {
         { name: 'Admin', pathPatterns: ['/api/v1/admin/*'], target: admin.function },
       ],
     });
+    // Managed login is a public sign-in form: the same ACL (rate limits, IP reputation,
+    // bad inputs) protects it as the load balancer. A new web ACL is not at once available
+    // for association (WAFUnavailableEntityException, "An entity is unavailable ... Please
+    // retry"; https://docs.aws.amazon.com/waf/latest/APIReference/API_AssociateWebACL.html),
+    // and CloudFormation would otherwise start both associations the moment the ACL exists.
+    // The user pool's association waits for the ACL's logging configuration and the load
+    // balancer's association (which needs the load balancer, minutes), so the order is fixed
+    // and the ACL has long propagated; a failure still rolls back cleanly.
+    const userPoolAssociation = this.webAcl.associate('UserPoolAssociation', identity.userPool.userPoolArn);
+    userPoolAssociation.addDependency(this.edge.webAclAssociation);
+    userPoolAssociation.addDependency(this.webAcl.loggingConfiguration);
 
     // Point the host name (config edge.hostName) at this name (CNAME, or a Route 53 alias).
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.edge.loadBalancer.loadBalancerDnsName });

@@ -63,7 +63,13 @@ export class DataStack extends Stack {
       objectLockMode: config.audit.objectLockMode,
       retentionDays: config.audit.archiveRetentionDays,
       accessLogsBucket: this.accessLogs.bucket,
-      removalPolicy,
+      // Retained in every environment, dev included: CloudFormation deletes only empty buckets
+      // and nobody may delete an object under Object Lock before its retention ends
+      // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html), so a Delete
+      // policy makes `cdk destroy` of dev fail as soon as one batch is archived. Retained, the
+      // destroy completes and the bucket empties itself by lifecycle (docs/first-deploy.md,
+      // "Tearing dev down"); staging and prod are unchanged.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.authEvents = new AuthEventsBucket(this, 'AuthEvents', {
       encryptionKey: this.keys.logsKey,

@@ -91,6 +91,7 @@ export class IdentityStack extends Stack {
         : {}),
       logsKey: props.logsKey,
       authEventsBucketArn: props.authEventsBucketArn,
+      ...(identity.email ? { email: identity.email } : {}),
       logRetention,
       removalPolicy,
       projectRoot,
