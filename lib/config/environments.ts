@@ -70,6 +70,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
+      ipRateCeilingPerMinute: 1000,
       promptInjectionAction: 'COUNT',
       anonymousIpList: false,
       botControl: false,
@@ -120,6 +121,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
+      ipRateCeilingPerMinute: 1000,
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: false,
@@ -164,6 +166,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
+      ipRateCeilingPerMinute: 1000,
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: true,

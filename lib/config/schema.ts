@@ -177,10 +177,18 @@ const edgeSchema = z
       .max(604_800, 'must be at most 604800 seconds (7 days, the ALB maximum)'),
     /** Days the load balancer's access logs are kept. */
     accessLogRetentionDays: z.number().int().min(1).max(3650),
-    /** Requests per minute per client IP, all paths (WAF rate-based rule). */
+    /**
+     * Requests per minute per credential (bearer token, API key or sign-in session), all paths
+     * (WAF rate-based rules with custom aggregation keys).
+     */
     rateLimitPerMinute: z.number().int().min(10).max(100_000),
-    /** Requests per minute per client IP on `POST /api/v1/chat`. */
+    /** Requests per minute per credential on `POST /api/v1/chat`. */
     chatRateLimitPerMinute: z.number().int().min(10).max(100_000),
+    /**
+     * Requests per minute per client IP, all paths: a ceiling for everyone behind one address
+     * (a company NAT), well above one credential's limit. @default 20 x rateLimitPerMinute
+     */
+    ipRateCeilingPerMinute: z.number().int().min(10).max(2_000_000_000).optional(),
     /** What WAF rule AI-001 does with a body that contains a known injection phrase. */
     promptInjectionAction: z.enum(['COUNT', 'BLOCK']),
     /** AWS managed Anonymous IP list (VPNs, Tor, hosting providers). */
@@ -201,6 +209,13 @@ const edgeSchema = z
         code: 'custom',
         path: ['ipAllowList'],
         message: 'must list CIDRs when ipAllowListScope is not none',
+      });
+    }
+    if (e.ipRateCeilingPerMinute !== undefined && e.ipRateCeilingPerMinute < e.rateLimitPerMinute) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ipRateCeilingPerMinute'],
+        message: 'must be at least rateLimitPerMinute: one address may carry many credentials',
       });
     }
     if (e.chatRateLimitPerMinute > e.rateLimitPerMinute) {

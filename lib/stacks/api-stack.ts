@@ -276,6 +276,9 @@ export class ApiStack extends Stack {
       envName: config.name,
       rateLimitPerMinute: config.edge.rateLimitPerMinute,
       chatRateLimitPerMinute: config.edge.chatRateLimitPerMinute,
+      ...(config.edge.ipRateCeilingPerMinute === undefined
+        ? {}
+        : { ipRateCeilingPerMinute: config.edge.ipRateCeilingPerMinute }),
       promptInjectionAction: config.edge.promptInjectionAction,
       anonymousIpList: config.edge.anonymousIpList,
       botControl: config.edge.botControl,
