@@ -320,8 +320,8 @@ export class ApiStack extends Stack {
     // balancer's association (which needs the load balancer, minutes), so the order is fixed
     // and the ACL has long propagated; a failure still rolls back cleanly.
     const userPoolAssociation = this.webAcl.associate('UserPoolAssociation', identity.userPool.userPoolArn);
-    userPoolAssociation.addDependency(this.edge.webAclAssociation);
-    userPoolAssociation.addDependency(this.webAcl.loggingConfiguration);
+    userPoolAssociation.addResourceDependency(this.edge.webAclAssociation);
+    userPoolAssociation.addResourceDependency(this.webAcl.loggingConfiguration);
 
     // Point the host name (config edge.hostName) at this name (CNAME, or a Route 53 alias).
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.edge.loadBalancer.loadBalancerDnsName });
