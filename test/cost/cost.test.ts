@@ -321,7 +321,7 @@ describe('totals', () => {
     const expected = 2 * h * PRICES.interfaceEndpointHour.usd + PRICES.kmsKeyMonth.usd + PRICES.dashboard.usd;
     expect(cost.idleMonthly).toBeCloseTo(expected, 6);
     expect(Object.values(cost.idleByCategory).reduce((a, b) => a + b, 0)).toBeCloseTo(expected, 6);
-    expect(cost.targets).toMatchObject({ idle: 75, idleMet: true });
+    expect(cost.targets).toMatchObject({ idle: 60, idleMet: true });
   });
 
   it.each(VOLUMES.map((v, i) => [v, i]))('the total at %i requests adds up', (requests, i) => {
