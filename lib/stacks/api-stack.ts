@@ -351,7 +351,10 @@ export class ApiStack extends Stack {
       entry: 'audit-archiver',
       description: 'Audit table stream -> hash-chained batches in the Object Lock archive bucket',
       environment: { AUDIT_ARCHIVE_BUCKET: auditArchiveBucketName(config) },
-      // Order comes from parallelization 1 per shard; the reservation only caps it.
+      // All shards share one chain, so the archiver should run one batch at a time. Without a
+      // reservation (dev, reservations off) two shards can be archived at once: the chain
+      // head's conditional write (If-Match) refuses the second writer, which fails its batch
+      // and is retried, so the chain never forks; it only costs retries (docs/first-deploy.md).
       ...(config.reservedConcurrency ? { reservedConcurrency: 1 } : {}),
       memorySize: 512,
       timeout: Duration.minutes(1),
