@@ -44,23 +44,34 @@ const ofType = (t: StackTemplate, type: string) =>
 interface CrossStackRef {
   readonly stackName: string;
   readonly outputNames: readonly string[];
+  /** Export names of those outputs (strong references import them). */
+  readonly exportNames: readonly string[];
 }
 
 /**
  * How another stack of the stage refers to a resource's `Ref` (a function or table name):
- * `Fn::GetStackOutput` of an output of the producing stack whose value is that `Ref`.
+ * `Fn::ImportValue` of the export of an output of the producing stack whose value is that
+ * `Ref` (strong references, cdk.json), or `Fn::GetStackOutput` of that output (weak ones).
  */
 function refTo(t: StackTemplate, logicalId: string): CrossStackRef {
-  const outputNames = Object.entries(t.outputs)
-    .filter(([, output]) => JSON.stringify(output.Value) === JSON.stringify({ Ref: logicalId }))
-    .map(([outputName]) => outputName);
-  return { stackName: t.stackName, outputNames };
+  const outputs = Object.entries(t.outputs).filter(
+    ([, output]) => JSON.stringify(output.Value) === JSON.stringify({ Ref: logicalId }),
+  );
+  return {
+    stackName: t.stackName,
+    outputNames: outputs.map(([outputName]) => outputName),
+    exportNames: outputs
+      .map(([, output]) => (output as { Export?: { Name?: unknown } }).Export?.Name)
+      .filter((name): name is string => typeof name === 'string'),
+  };
 }
 
 /** True when a value is, or (deep inside a `Fn::Join`) contains, the reference. */
 function refersTo(value: unknown, ref: CrossStackRef): boolean {
   if (Array.isArray(value)) return value.some((item) => refersTo(item, ref));
   if (value === null || typeof value !== 'object') return false;
+  const imported = (value as Record<string, unknown>)['Fn::ImportValue'];
+  if (typeof imported === 'string') return ref.exportNames.includes(imported);
   const output = (value as Record<string, unknown>)['Fn::GetStackOutput'] as
     | { StackName?: unknown; OutputName?: unknown }
     | undefined;
