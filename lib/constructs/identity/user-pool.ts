@@ -13,14 +13,15 @@ import {
 import { ControlPlaneFunction } from './control-plane-function';
 
 /**
- * The pool's issuer type, pinned. `ORIGINAL` issues `iss` = `https://cognito-idp.<region>.amazonaws.com/<pool>`,
+ * The issuer type this stack assumes. `ORIGINAL` issues `iss` = `https://cognito-idp.<region>.amazonaws.com/<pool>`,
  * `UPDATED` issues `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`
  * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html,
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-issuerconfiguration.html).
- * Left unset, a change of Cognito's default would change `iss` under the ALB's
- * `JwtValidationConfig.Issuer`, `AUTH_ISSUER` and the deploy-time JWKS resolver
- * (lambda/deploy/jwks-resolver.ts, which reads the ORIGINAL host); all of them derive from
- * {@link issuerUrlOf}, so they cannot disagree with the tokens.
+ * The ALB's `JwtValidationConfig.Issuer`, `AUTH_ISSUER` and the deploy-time JWKS resolver
+ * (lambda/deploy/jwks-resolver.ts, which reads the ORIGINAL host) all derive from
+ * {@link issuerUrlOf}. The template does not set `IssuerConfiguration` (cfn-lint 1.51 rejects
+ * the property, see the constructor), so `npm run verify:deployment` compares the live pool's
+ * OpenID issuer with issuerUrlOf() after every deployment instead.
  */
 export const USER_POOL_ISSUER_TYPE = 'ORIGINAL';
 
