@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { App, Aspects } from 'aws-cdk-lib';
+import { Annotations, App, Aspects } from 'aws-cdk-lib';
 import { BucketRules, LogGroupRules, RetainStatefulRules } from './aspects/org-rules';
+import { WithoutReservedConcurrency } from './aspects/reserved-concurrency';
 import { addCompliancePlugins } from './compliance/plugins';
 import { loadEnvironments } from './config/load';
+import { modelLifecycleFindings } from './config/model-catalogue';
 import type { EnvironmentConfig } from './config/schema';
 import { OmniChatStage } from './stage';
 
@@ -16,6 +18,8 @@ export interface BuildAppOptions {
   readonly compliance?: boolean;
   /** Configurations to use instead of the committed ones (tests). */
   readonly configs?: readonly EnvironmentConfig[];
+  /** The day the model lifecycle check is run for. @default now */
+  readonly today?: Date;
 }
 
 /** Feature flags and settings from cdk.json, so in-process synth behaves exactly like the CLI. */
@@ -39,6 +43,17 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stages: Omn
     Aspects.of(stage).add(new LogGroupRules());
     Aspects.of(stage).add(new BucketRules());
     Aspects.of(stage).add(new RetainStatefulRules(config.removalPolicy !== 'destroy'));
+    if (config.reservedConcurrency === undefined) Aspects.of(stage).add(new WithoutReservedConcurrency());
+    // On the API stack, which holds the model grant: an error annotation fails `cdk synth`
+    // and `npm run synth` (org-rule pack); a warning is printed by both.
+    for (const finding of modelLifecycleFindings(
+      config.name,
+      config.models.allowList,
+      options.today ?? new Date(),
+    )) {
+      if (finding.level === 'error') Annotations.of(stage.api).addError(`ModelLifecycle: ${finding.message}`);
+      else Annotations.of(stage.api).addWarningV2(`omnichat:model-eol:${finding.modelId}`, finding.message);
+    }
     return stage;
   });
   if (options.compliance ?? true) addCompliancePlugins(app);

@@ -39,6 +39,7 @@ export class OmniChatStage extends Stage {
       description: `OmniChat ${config.name}: Cognito user pool, clients and managed login (stateful)`,
       config,
       logsKey: this.data.keys.logsKey,
+      authEventsBucketArn: this.data.authEvents.bucket.bucketArn,
     });
     this.network = new NetworkStack(this, 'Network', {
       stackName: `${prefix}-network`,

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from '../lib/app';
+import { requiredAccountConcurrency, reservedConcurrencyOf } from '../lib/aspects/reserved-concurrency';
 import { ACCEPTED_CFN_LINT_WARNINGS } from '../lib/compliance/cfn-lint-accepted';
 import { COMPLIANCE_PACKS } from '../lib/compliance/plugins';
 import {
@@ -116,6 +117,24 @@ function main(): number {
       String(p.acknowledgements.length).padStart(13),
     );
     for (const f of p.findings) console.log(`   ✗ ${f.rule} at ${f.path}: ${f.message}`);
+  }
+  // The Lambda concurrency quota each environment needs: compare with
+  // `aws lambda get-account-settings --query AccountLimit.ConcurrentExecutions` (docs/first-deploy.md).
+  console.log('\nLambda concurrency quota needed (reserved total + 100 Lambda keeps unreserved):');
+  for (const stage of stages) {
+    const { total } = reservedConcurrencyOf(stage);
+    const needed = requiredAccountConcurrency(total);
+    console.log(
+      `   ${stage.stageName.padEnd(10)} reserved ${String(total).padStart(4)}  ->  ${needed === 0 ? 'any quota (no reservations)' : `account quota >= ${needed}`}`,
+    );
+  }
+  // Model lifecycle warnings (lib/config/model-catalogue.ts): a model within 90 days of EOL.
+  for (const c of app.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type === 'aws:cdk:warning' && String(m.data).includes('[ack: omnichat:model-eol')) {
+        console.log(`   ⚠ ${String(m.data)}`);
+      }
+    }
   }
   console.log(
     `\n${report.passed ? 'PASSED' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s; report: ${REPORT}`,

@@ -15,6 +15,8 @@ export interface DeployConfig {
   readonly localPolicy: LocalGuardrailPolicy;
   readonly runtimeDefaults: RuntimeSettings;
   readonly modelAllowList: readonly string[];
+  /** Friendly name of each allow-listed id, from the committed model catalogue. */
+  readonly modelNames: Readonly<Record<string, string>>;
   readonly dataRetentionDays: number;
 }
 

@@ -74,7 +74,7 @@ export function chatFunction(deps: BaseDeps & { readonly chat: ChatDeps }) {
         const settings = await deps.chat.settings();
         return jsonResponse(200, {
           defaultModelId: settings.defaultModelId,
-          items: settings.modelAllowList.map((id) => ({ id })),
+          items: settings.modelAllowList.map((id) => ({ id, name: deps.chat.modelNames?.[id] ?? id })),
         });
       },
     },

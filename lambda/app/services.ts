@@ -116,6 +116,7 @@ export function composeServices(options: ServicesOptions): Services {
             : options.count(name as MetricName, value),
       },
       dataRetentionDays: deploy.dataRetentionDays,
+      modelNames: deploy.modelNames,
     }),
     admin: {
       settings,

@@ -85,6 +85,8 @@ export interface ChatDeps {
   readonly metrics: ChatMetrics;
   /** Days until stored turns expire (TTL). */
   readonly dataRetentionDays: number;
+  /** Friendly model names for `GET /api/v1/models` (model catalogue); ids without one show as is. */
+  readonly modelNames?: Readonly<Record<string, string>>;
   /** @default MODEL_TIMEOUT_MS */
   readonly modelTimeoutMs?: number;
 }

@@ -6,6 +6,7 @@
 import { DEPLOY_CONFIG_SYMBOL, type DeployConfig } from '../../lambda/app/deploy-config';
 import type { RuntimeSettings } from '../../lambda/settings/settings-store';
 import { toLocalPolicy } from './guardrail-policy';
+import { modelNamesOf } from './model-catalogue';
 import type { EnvironmentConfig } from './schema';
 
 /** The assistant's standing instructions until an admin edits them. */
@@ -51,6 +52,7 @@ export function deployConfigOf(config: EnvironmentConfig): DeployConfig {
     localPolicy: toLocalPolicy(config.guardrail),
     runtimeDefaults: runtimeDefaultsOf(config),
     modelAllowList: config.models.allowList.map((m) => m.id),
+    modelNames: modelNamesOf(config.models.allowList),
     dataRetentionDays: config.dataRetentionDays,
   };
 }

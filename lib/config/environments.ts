@@ -6,18 +6,44 @@ import type { EnvironmentConfigInput } from './schema';
  * everything synth needs is here, so synthesis never calls AWS.
  */
 
+/**
+ * Destination regions of the EU cross-region inference profiles used below: a call from
+ * eu-central-1 may be served in any of them, so IAM must allow the foundation model in each
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html,
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/batch-inference-supported.html for
+ * Nova Lite's EU profile regions; read 2026-12-04). `npm run verify:deployment` checks model
+ * access for each allow-listed id in the live account.
+ */
+const EU_PROFILE_REGIONS = [
+  'eu-central-1',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'eu-west-1',
+  'eu-west-3',
+];
+
+/**
+ * Current models only (lib/config/model-catalogue.ts; synth fails on a model past EOL). Claude
+ * 3.5 Haiku reached EOL on Bedrock on 2026-06-19 and was replaced by Claude Haiku 4.5.
+ */
 const models: EnvironmentConfigInput['models'] = {
   allowList: [
-    { id: 'anthropic.claude-3-5-haiku-20241022-v1:0', label: 'Claude 3.5 Haiku' },
-    { id: 'amazon.nova-lite-v1:0', label: 'Amazon Nova Lite' },
+    {
+      id: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+      inferenceProfile: true,
+      profileRegions: EU_PROFILE_REGIONS,
+    },
+    { id: 'eu.amazon.nova-lite-v1:0', inferenceProfile: true, profileRegions: EU_PROFILE_REGIONS },
   ],
-  defaultModelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+  defaultModelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
 };
 
 export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
   dev: {
     name: 'dev',
-    reservedConcurrency: { chat: 10, history: 5, keys: 2, admin: 2, web: 5, health: 2 },
+    // No reservations in dev: it must deploy into a new account, whose Lambda concurrency
+    // quota is often 10 or 50 (reserving needs the total + 100). Staging and prod reserve.
     account: '111111111111',
     region: 'eu-central-1',
     dataClassification: 'confidential',
@@ -44,6 +70,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
+      ipRateCeilingPerMinute: 1000,
       promptInjectionAction: 'COUNT',
       anonymousIpList: false,
       botControl: false,
@@ -94,6 +121,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
+      ipRateCeilingPerMinute: 1000,
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: false,
@@ -138,6 +166,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     edge: {
       rateLimitPerMinute: 100,
       chatRateLimitPerMinute: 20,
+      ipRateCeilingPerMinute: 1000,
       promptInjectionAction: 'BLOCK',
       anonymousIpList: true,
       botControl: true,

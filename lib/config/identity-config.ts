@@ -149,6 +149,45 @@ export const identityConfigSchema = z
      * credentials; AUDIT only scores and logs them.
      */
     threatProtection: z.enum(['AUDIT', 'ENFORCED']),
+    /**
+     * Send the pool's email (verification codes, invitations) through Amazon SES from a
+     * verified identity in this account and region. Without it Cognito's default email is used,
+     * which "allows only a limited number of emails each day" - too few for self sign-up or
+     * a real user base (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-email.html,
+     * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-emailconfiguration.html).
+     * The identity must be verified and out of the SES sandbox before deployment (docs/first-deploy.md).
+     * @default - Cognito's default email
+     */
+    email: z
+      .object({
+        /** Sender address; its domain (or the address itself) is the verified SES identity. */
+        fromAddress: z.email('must be an email address'),
+        /** Display name of the sender. */
+        fromName: z.string().min(1).max(64).optional(),
+        /** Reply-To address. */
+        replyTo: z.email('must be an email address').optional(),
+        /** The verified SES domain identity that covers fromAddress; absent: the address itself is verified. */
+        sesVerifiedDomain: z
+          .string()
+          .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a lower-case domain such as example.com')
+          .optional(),
+        /** SES configuration set for event publishing (bounces, complaints). */
+        configurationSet: z
+          .string()
+          .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be an SES configuration set name')
+          .optional(),
+      })
+      .strict()
+      .superRefine((e, ctx) => {
+        if (e.sesVerifiedDomain && !e.fromAddress.endsWith(`@${e.sesVerifiedDomain}`)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fromAddress'],
+            message: `must be an address in the verified domain ${e.sesVerifiedDomain}`,
+          });
+        }
+      })
+      .optional(),
     integrations: z.array(integration).default([]),
     identityProviders: z.array(z.discriminatedUnion('type', [samlProvider, oidcProvider])).default([]),
   })

@@ -36,12 +36,14 @@ const logRetentionDays = z
 /** A Bedrock model (or cross-region inference profile) the chat function may call. */
 const allowedModel = z
   .object({
-    /** Model id as passed to Converse, e.g. `anthropic.claude-3-5-haiku-20241022-v1:0` or an inference profile id. */
+    /**
+     * Model id as passed to Converse, e.g. `amazon.nova-lite-v1:0` or an inference profile id
+     * such as `eu.anthropic.claude-haiku-4-5-20251001-v1:0`. Its friendly name and lifecycle
+     * dates come from lib/config/model-catalogue.ts.
+     */
     id: z
       .string()
       .regex(/^[a-z0-9.-]+(:\d+)?(:[a-z0-9]+)?$/i, 'must be a Bedrock model or inference profile id'),
-    /** Human-readable name shown in the model picker. */
-    label: z.string().min(1).max(64),
     /** Whether `id` is a cross-region inference profile (its IAM resources differ). */
     inferenceProfile: z.boolean().default(false),
     /** Regions an inference profile may route to; IAM must allow the foundation model in each. */
@@ -175,10 +177,18 @@ const edgeSchema = z
       .max(604_800, 'must be at most 604800 seconds (7 days, the ALB maximum)'),
     /** Days the load balancer's access logs are kept. */
     accessLogRetentionDays: z.number().int().min(1).max(3650),
-    /** Requests per minute per client IP, all paths (WAF rate-based rule). */
+    /**
+     * Requests per minute per credential (bearer token, API key or sign-in session), all paths
+     * (WAF rate-based rules with custom aggregation keys).
+     */
     rateLimitPerMinute: z.number().int().min(10).max(100_000),
-    /** Requests per minute per client IP on `POST /api/v1/chat`. */
+    /** Requests per minute per credential on `POST /api/v1/chat`. */
     chatRateLimitPerMinute: z.number().int().min(10).max(100_000),
+    /**
+     * Requests per minute per client IP, all paths: a ceiling for everyone behind one address
+     * (a company NAT), well above one credential's limit. @default 20 x rateLimitPerMinute
+     */
+    ipRateCeilingPerMinute: z.number().int().min(10).max(2_000_000_000).optional(),
     /** What WAF rule AI-001 does with a body that contains a known injection phrase. */
     promptInjectionAction: z.enum(['COUNT', 'BLOCK']),
     /** AWS managed Anonymous IP list (VPNs, Tor, hosting providers). */
@@ -199,6 +209,13 @@ const edgeSchema = z
         code: 'custom',
         path: ['ipAllowList'],
         message: 'must list CIDRs when ipAllowListScope is not none',
+      });
+    }
+    if (e.ipRateCeilingPerMinute !== undefined && e.ipRateCeilingPerMinute < e.rateLimitPerMinute) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ipRateCeilingPerMinute'],
+        message: 'must be at least rateLimitPerMinute: one address may carry many credentials',
       });
     }
     if (e.chatRateLimitPerMinute > e.rateLimitPerMinute) {
@@ -255,7 +272,11 @@ export const environmentConfigSchema = z
     guardrail: guardrailPolicySchema,
     /**
      * Reserved concurrency per serving function: a ceiling on what one flood (or one runaway
-     * client) can spend, and a floor no other function can starve.
+     * client) can spend, and a floor no other function can starve. Optional: Lambda keeps 100
+     * of the account's concurrency unreserved, so reserving needs an account quota of at least
+     * the total + 100 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html),
+     * and new accounts often have 10 or 50. Absent, no function of the environment reserves
+     * any (control-plane triggers included); `npm run synth` prints the quota each needs.
      */
     reservedConcurrency: z
       .object({
@@ -266,7 +287,8 @@ export const environmentConfigSchema = z
         web: z.number().int().min(1).max(1000),
         health: z.number().int().min(1).max(1000),
       })
-      .strict(),
+      .strict()
+      .optional(),
     models: z
       .object({
         allowList: z.array(allowedModel).min(1),

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeNoReservation } from '../aspects/reserved-concurrency';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,8 +28,11 @@ export interface ApiFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Key that encrypts the environment variables at rest. */
   readonly environmentKey: kms.IKey;
-  /** Concurrency reserved for (and capped at) this function. */
-  readonly reservedConcurrency: number;
+  /**
+   * Concurrency reserved for (and capped at) this function.
+   * @default - none: the environment turned reservations off (config `reservedConcurrency` absent)
+   */
+  readonly reservedConcurrency?: number;
   /** @default 512 */
   readonly memorySize?: number;
   /** @default 15 seconds */
@@ -70,7 +74,8 @@ export class ApiFunction extends Construct {
     super(scope, id);
     if (!/^[a-z][a-z0-9-]*$/.test(props.entry))
       throw new Error(`ApiFunction: entry "${props.entry}" must be a plain file name`);
-    if (props.reservedConcurrency < 1) throw new Error('ApiFunction: reservedConcurrency must be at least 1');
+    if (props.reservedConcurrency !== undefined && props.reservedConcurrency < 1)
+      throw new Error('ApiFunction: reservedConcurrency must be at least 1');
 
     this.logGroup = new EncryptedLogGroup(this, 'Logs', {
       encryptionKey: props.logsKey,
@@ -150,7 +155,9 @@ export class ApiFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      reservedConcurrentExecutions: props.reservedConcurrency,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
       environmentEncryption: props.environmentKey,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
@@ -182,6 +189,7 @@ export class ApiFunction extends Construct {
         logLevel: nodejs.LogLevel.ERROR,
       },
     });
+    if (props.reservedConcurrency === undefined) acknowledgeNoReservation(this.function);
     this.acknowledgeInvocation(props.invokedBy ?? 'load-balancer');
   }
 

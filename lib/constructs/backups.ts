@@ -2,10 +2,17 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { denyGrantsExceptForAwsServices } from './encryption-keys';
+
+/** AWS managed policies the backup role needs for S3 buckets, beside the general ones. */
+export const S3_BACKUP_POLICIES = [
+  'AWSBackupServiceRolePolicyForS3Backup',
+  'AWSBackupServiceRolePolicyForS3Restore',
+] as const;
 
 /** Properties of {@link Backups}. */
 export interface BackupsProps {
@@ -80,9 +87,24 @@ export class Backups extends Construct {
       ],
       allowRestores: true,
     });
-    for (const policy of ['AWSBackupServiceRolePolicyForBackup', 'AWSBackupServiceRolePolicyForRestores']) {
-      Validations.of(selection.node.findChild('Role')).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${policy}]`,
+    const role = selection.node.findChild('Role') as iam.Role;
+    // S3 has managed policies of its own: the general backup/restore policies do not cover
+    // it, and an S3 backup job fails without them
+    // (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForS3Backup.html,
+    // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForS3Restore.html;
+    // the CDK L2 attaches only the general ones, aws/aws-cdk#27900). Their ARNs have no
+    // `service-role/` path, unlike the general ones.
+    const s3Policies = props.buckets.length > 0 ? [...S3_BACKUP_POLICIES] : [];
+    for (const name of s3Policies) role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName(name));
+    const acknowledged = [
+      ...['AWSBackupServiceRolePolicyForBackup', 'AWSBackupServiceRolePolicyForRestores'].map(
+        (policy) => `Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${policy}`,
+      ),
+      ...s3Policies.map((policy) => `Policy::arn:<AWS::Partition>:iam::aws:policy/${policy}`),
+    ];
+    for (const finding of acknowledged) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM4[${finding}]`,
         reason:
           'The role is assumable only by backup.amazonaws.com, and AWS maintains these service-role policies as new backup features need new actions; a hand-copied policy would silently break restores. Data-plane access is still bounded by the table and vault key policies.',
       });

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -146,6 +147,100 @@ export class AuditArchiveBucket extends Construct {
           'Objects are immutable under Object Lock and the bucket is in the AWS Backup plan (its own vault and key); cross-region replication is a data-residency decision left to the deploying organisation.',
       });
     }
+  }
+}
+
+/** Properties of {@link AuthEventsBucket}. */
+export interface AuthEventsBucketProps {
+  /** The logs CMK (the key of every log destination). Its policy gets the delivery statement. */
+  readonly encryptionKey: kms.Key;
+  /** Days auth events are kept (the environment's log retention). */
+  readonly retentionDays: number;
+  /** Where the bucket's own access logs go. */
+  readonly accessLogsBucket: s3.IBucket;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Destination of Cognito's threat-protection user-auth events (`userAuthEvents`). A
+ * CloudWatch Logs destination "must not be encrypted with AWS KMS"
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-logdeliveryconfiguration-cloudwatchlogsconfiguration.html),
+ * and the org rule is a CMK on every log destination, so the events go to S3 with SSE-KMS
+ * under the logs CMK instead: `userAuthEvents` supports an S3 destination
+ * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_LogConfigurationType.html).
+ * The log-delivery service writes as `delivery.logs.amazonaws.com`; the bucket and key
+ * policies admit it for this account's delivery sources only, as "Logs sent to Amazon S3"
+ * prescribes (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-S3.html).
+ */
+export class AuthEventsBucket extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: AuthEventsBucketProps) {
+    super(scope, id);
+    const { account, region, partition } = Stack.of(this);
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: props.accessLogsBucket,
+      serverAccessLogsPrefix: 'auth-events/',
+      lifecycleRules: [
+        {
+          id: 'expire-auth-events',
+          expiration: Duration.days(props.retentionDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      autoDeleteObjects: false,
+    });
+    publishEventsToEventBridge(this.bucket);
+    const fromOurDeliverySources = {
+      StringEquals: { 'aws:SourceAccount': account },
+      ArnLike: { 'aws:SourceArn': `arn:${partition}:logs:${region}:${account}:delivery-source:*` },
+    };
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AWSLogDeliveryWrite',
+        principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`AWSLogs/${account}/*`)],
+        conditions: {
+          ...fromOurDeliverySources,
+          StringEquals: {
+            ...fromOurDeliverySources.StringEquals,
+            's3:x-amz-acl': 'bucket-owner-full-control',
+          },
+        },
+      }),
+    );
+    props.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowLogDeliveryToAuthEventsBucket',
+        principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromOurDeliverySources,
+      }),
+    );
+    const reasons: Array<[string, string]> = [
+      [
+        'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+        'Operational security telemetry (Cognito risk events) that expires by lifecycle; the immutable record of user and admin actions is the audit archive, which has Object Lock.',
+      ],
+      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((pack): [string, string] => [
+        `${pack}::${pack}-S3BucketReplicationEnabled`,
+        'Cognito auth events are operational telemetry with a lifecycle of their own; cross-region replication is a data-residency decision left to the deploying organisation.',
+      ]),
+    ];
+    for (const [ackId, reason] of reasons) Validations.of(this.bucket).acknowledge({ id: ackId, reason });
   }
 }
 

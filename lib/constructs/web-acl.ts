@@ -9,10 +9,15 @@ import { EncryptedLogGroup } from './encrypted-log-group';
 /** Properties of {@link WebAcl}. */
 export interface WebAclProps {
   readonly envName: string;
-  /** Requests per minute per client IP, all paths. */
+  /** Requests per minute per credential (bearer token, API key or sign-in session), all paths. */
   readonly rateLimitPerMinute: number;
-  /** Requests per minute per client IP on `POST /api/v1/chat`. */
+  /** Requests per minute per credential on `POST /api/v1/chat`. */
   readonly chatRateLimitPerMinute: number;
+  /**
+   * Requests per minute per client IP, all paths: a ceiling well above one user's limit, so a
+   * company behind one NAT is not throttled as one client. @default 20 x rateLimitPerMinute
+   */
+  readonly ipRateCeilingPerMinute?: number;
   /** AI-001 action. */
   readonly promptInjectionAction: 'COUNT' | 'BLOCK';
   /** @default false */
@@ -34,6 +39,56 @@ export interface WebAclProps {
 }
 
 const TOO_MANY = 'TooManyRequests';
+
+/** Where a credential travels: bearer token, personal API key, the ALB's sign-in session cookie. */
+const CREDENTIAL_KEYS: ReadonlyArray<[string, wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty]> = [
+  ['Token', { header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
+  ['ApiKey', { header: { name: 'x-api-key', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
+  [
+    'Session',
+    { cookie: { name: 'AWSELBAuthSessionCookie-0', textTransformations: [{ priority: 0, type: 'NONE' }] } },
+  ],
+];
+
+/** A statement matching requests that carry the credential component `key` names. */
+function carries(
+  key: wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty,
+): wafv2.CfnWebACL.StatementProperty {
+  const header = (key as { header?: { name: string } }).header;
+  const cookie = (key as { cookie?: { name: string } }).cookie;
+  return {
+    sizeConstraintStatement: {
+      fieldToMatch: header
+        ? { singleHeader: { Name: header.name } }
+        : {
+            cookies: {
+              matchPattern: { includedCookies: [cookie!.name] },
+              matchScope: 'VALUE',
+              oversizeHandling: 'MATCH',
+            },
+          },
+      comparisonOperator: 'GT',
+      size: 0,
+      textTransformations: [{ priority: 0, type: 'NONE' }],
+    },
+  };
+}
+
+/** Common rule set rules that inspect the body (counted, then blocked outside the chat route). */
+export const COMMON_BODY_RULES = [
+  'CrossSiteScripting_BODY',
+  'GenericLFI_BODY',
+  'GenericRFI_BODY',
+  'EC2MetaDataSSRF_BODY',
+] as const;
+/** SQL database rule set rules that inspect the body. */
+export const SQLI_BODY_RULES = ['SQLi_BODY', 'SQLiExtendedPatterns_BODY'] as const;
+/** Labels those rules add (the rule name with `_Body`, under each group's label namespace). */
+export const BODY_RULE_LABELS = [
+  ...COMMON_BODY_RULES.map((r) => `awswaf:managed:aws:core-rule-set:${r.replace(/_BODY$/, '_Body')}`),
+  ...SQLI_BODY_RULES.map((r) => `awswaf:managed:aws:sql-database:${r.replace(/_BODY$/, '_Body')}`),
+];
+const HOSTING_PROVIDER_LABEL = 'awswaf:managed:aws:anonymous-ip-list:HostingProviderIPList';
 const BLOCKED = 'Blocked';
 
 const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
@@ -83,6 +138,8 @@ export function webAclName(envName: string): string {
 export class WebAcl extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
   readonly logGroup: logs.LogGroup;
+  /** Logging of the ACL (the user pool's association waits for it). */
+  readonly loggingConfiguration: wafv2.CfnLoggingConfiguration;
   /** IP set of the allow-list, when configured. */
   readonly ipAllowSet?: wafv2.CfnIPSet;
   /**
@@ -174,40 +231,50 @@ export class WebAcl extends Construct {
         visibilityConfig: visibility('CountryAllowList'),
       });
     }
+    // Per-IP limits punish everyone behind one company NAT, so the per-IP rule is only a high
+    // ceiling; the real limits are per credential, with WAF custom aggregation keys on the
+    // header or cookie that carries it. A request without that component is not counted by
+    // that rule (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-aggregation-options.html),
+    // so each carrier gets its own rule. The key is the raw value: WAF never validates it,
+    // the ALB and the function do; a forged value only spends its own budget.
+    const ipCeiling = props.ipRateCeilingPerMinute ?? props.rateLimitPerMinute * 20;
     rules.push({
       name: 'RatePerIp',
       priority: next(),
       action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: TOO_MANY } } },
       statement: {
-        rateBasedStatement: {
-          limit: props.rateLimitPerMinute,
-          evaluationWindowSec: 60,
-          aggregateKeyType: 'IP',
-        },
+        rateBasedStatement: { limit: ipCeiling, evaluationWindowSec: 60, aggregateKeyType: 'IP' },
       },
       visibilityConfig: visibility('RatePerIp'),
     });
-    rules.push({
-      name: 'ChatRatePerIp',
-      priority: next(),
-      action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: TOO_MANY } } },
-      statement: {
-        rateBasedStatement: {
-          limit: props.chatRateLimitPerMinute,
-          evaluationWindowSec: 60,
-          aggregateKeyType: 'IP',
-          scopeDownStatement: {
-            byteMatchStatement: {
-              fieldToMatch: { uriPath: {} },
-              positionalConstraint: 'EXACTLY',
-              searchString: '/api/v1/chat',
-              textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+    const chatPath: wafv2.CfnWebACL.StatementProperty = {
+      byteMatchStatement: {
+        fieldToMatch: { uriPath: {} },
+        positionalConstraint: 'EXACTLY',
+        searchString: '/api/v1/chat',
+        textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+      },
+    };
+    for (const [carrier, key] of CREDENTIAL_KEYS) {
+      for (const chatOnly of [false, true]) {
+        const name = `${chatOnly ? 'ChatRatePer' : 'RatePer'}${carrier}`;
+        rules.push({
+          name,
+          priority: next(),
+          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: TOO_MANY } } },
+          statement: {
+            rateBasedStatement: {
+              limit: chatOnly ? props.chatRateLimitPerMinute : props.rateLimitPerMinute,
+              evaluationWindowSec: 60,
+              aggregateKeyType: 'CUSTOM_KEYS',
+              customKeys: [key],
+              ...(chatOnly ? { scopeDownStatement: chatPath } : {}),
             },
           },
-        },
-      },
-      visibilityConfig: visibility('ChatRatePerIp'),
-    });
+          visibilityConfig: visibility(name),
+        });
+      }
+    }
     // WAF inspects at most the first 8 KiB of an ALB request body, so the size limit is
     // enforced on the declared Content-Length here (a regex for "a number above the
     // limit": WAF has no numeric header comparison) and on the real bytes in the function.
@@ -225,14 +292,63 @@ export class WebAcl extends Construct {
       visibilityConfig: visibility('BodySizeLimit'),
     });
     rules.push(managedGroup('AWSManagedRulesAmazonIpReputationList', next()));
-    if (props.anonymousIpList) rules.push(managedGroup('AWSManagedRulesAnonymousIpList', next()));
-    // The Common set's body-size rule blocks bodies over 8 KiB, i.e. any long chat message;
-    // it only counts here, and BodySizeLimit above is the limit that applies.
+    // The hosting-provider rule blocks every client that runs in a cloud, which includes the
+    // API integrations this service exists for: it only labels here, and the rule below
+    // blocks those addresses only when the request carries no credential.
+    if (props.anonymousIpList) {
+      rules.push(
+        managedGroup('AWSManagedRulesAnonymousIpList', next(), { overrides: ['HostingProviderIPList'] }),
+      );
+    }
+    // Body rules of the Common set and the SQL-injection set would 403 a user who pastes
+    // code, SQL or HTML into a chat; the chat text is checked by the local policy engine and
+    // the Bedrock guardrail instead. They count (and label) everywhere and a rule below
+    // blocks their labels on every path but /api/v1/chat
+    // (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html,
+    // https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-use-case.html).
+    // The Common set's body-size rule only counts anywhere: BodySizeLimit above applies.
     rules.push(
-      managedGroup('AWSManagedRulesCommonRuleSet', next(), { overrides: ['SizeRestrictions_BODY'] }),
+      managedGroup('AWSManagedRulesCommonRuleSet', next(), {
+        overrides: ['SizeRestrictions_BODY', ...COMMON_BODY_RULES],
+      }),
     );
     rules.push(managedGroup('AWSManagedRulesKnownBadInputsRuleSet', next()));
-    rules.push(managedGroup('AWSManagedRulesSQLiRuleSet', next()));
+    rules.push(managedGroup('AWSManagedRulesSQLiRuleSet', next(), { overrides: [...SQLI_BODY_RULES] }));
+    const labelled = (labels: readonly string[]): wafv2.CfnWebACL.StatementProperty =>
+      labels.length === 1
+        ? { labelMatchStatement: { scope: 'LABEL', key: labels[0]! } }
+        : {
+            orStatement: {
+              statements: labels.map((key) => ({ labelMatchStatement: { scope: 'LABEL', key } })),
+            },
+          };
+    rules.push({
+      name: 'BodyRulesOutsideChat',
+      priority: next(),
+      action: { block: { customResponse: { responseCode: 403, customResponseBodyKey: BLOCKED } } },
+      statement: {
+        andStatement: {
+          statements: [labelled(BODY_RULE_LABELS), { notStatement: { statement: chatPath } }],
+        },
+      },
+      visibilityConfig: visibility('BodyRulesOutsideChat'),
+    });
+    if (props.anonymousIpList) {
+      rules.push({
+        name: 'HostingProviderWithoutCredential',
+        priority: next(),
+        action: { block: { customResponse: { responseCode: 403, customResponseBodyKey: BLOCKED } } },
+        statement: {
+          andStatement: {
+            statements: [
+              labelled([HOSTING_PROVIDER_LABEL]),
+              ...CREDENTIAL_KEYS.map(([, key]) => ({ notStatement: { statement: carries(key) } })),
+            ],
+          },
+        },
+        visibilityConfig: visibility('HostingProviderWithoutCredential'),
+      });
+    }
     if (props.botControl) {
       rules.push(
         // API clients (SDKs, curl, machine clients) are legitimate non-browsers here: the two
@@ -298,7 +414,7 @@ export class WebAcl extends Construct {
       logGroupName: `aws-waf-logs-omnichat-${props.envName}-${Stack.of(this).region}`,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     }).logGroup;
-    new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+    this.loggingConfiguration = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
       resourceArn: this.webAcl.attrArn,
       logDestinationConfigs: [this.logGroup.logGroupArn],
       // Credentials never reach the logs: tokens, session cookies and personal API keys.

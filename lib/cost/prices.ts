@@ -250,16 +250,16 @@ export interface ModelPrice {
 
 /** Token prices of the models the environments allow (lib/config/environments.ts). */
 export const MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
-  'anthropic.claude-3-5-haiku-20241022-v1:0': {
-    inputPerMillion: 0.8,
-    outputPerMillion: 4,
+  'eu.anthropic.claude-haiku-4-5-20251001-v1:0': {
+    inputPerMillion: 1,
+    outputPerMillion: 5,
     region: 'us-east-1',
     source: BEDROCK,
-    retrieved: READ,
+    retrieved: '2026-12-04',
     evidence: 'source',
-    note: 'On-demand list price where the model is served (US regions); from Frankfurt it is reached through a cross-region inference profile, billed at the source region price, which may differ.',
+    note: "Claude Haiku 4.5 on-demand list price (same as Anthropic's $1/$5 per million); reached from Frankfurt through the EU geographic inference profile, billed at the source region price, which may carry a premium over the US list price.",
   },
-  'amazon.nova-lite-v1:0': {
+  'eu.amazon.nova-lite-v1:0': {
     inputPerMillion: 0.06,
     outputPerMillion: 0.24,
     region: 'us-east-1',

@@ -115,14 +115,14 @@ export class ApiStack extends Stack {
       entry: 'health',
       description: 'GET /healthz for the load balancer; touches no dependency',
       environment: {},
-      reservedConcurrency: concurrency.health,
+      reservedConcurrency: concurrency?.health,
       memorySize: 256,
     });
 
     const keys = apiFunction('Keys', {
       entry: 'keys',
       description: 'GET/POST /api/v1/keys, DELETE /api/v1/keys/{id}: personal API keys (hashes only)',
-      reservedConcurrency: concurrency.keys,
+      reservedConcurrency: concurrency?.keys,
     });
     grantTable(keys, {
       sid: 'ApiKeysWrite',
@@ -163,7 +163,7 @@ export class ApiStack extends Stack {
         GUARDRAIL_ID: this.guardrail.guardrailArn,
         GUARDRAIL_VERSION: this.guardrail.versionNumber,
       },
-      reservedConcurrency: concurrency.chat,
+      reservedConcurrency: concurrency?.chat,
       // Most of a request is spent waiting for the model; the CPU work (policy engine, AES,
       // token check) is well under 10 ms at this size, and memory is what Lambda bills.
       memorySize: 512,
@@ -196,7 +196,7 @@ export class ApiStack extends Stack {
       entry: 'history',
       description: 'Conversations (list, get, delete), GET /api/v1/me/export and DELETE /api/v1/me',
       environment: serviceEnvironment,
-      reservedConcurrency: concurrency.history,
+      reservedConcurrency: concurrency?.history,
       memorySize: 512,
       timeout: Duration.seconds(30),
       define,
@@ -228,7 +228,7 @@ export class ApiStack extends Stack {
       entry: 'admin',
       description: 'Runtime settings, the model allow-list and the audit query (admin group only)',
       environment: serviceEnvironment,
-      reservedConcurrency: concurrency.admin,
+      reservedConcurrency: concurrency?.admin,
       memorySize: 512,
       timeout: Duration.seconds(30),
       define,
@@ -264,7 +264,7 @@ export class ApiStack extends Stack {
           `&logout_uri=${encodeURIComponent(identityConfig.logoutUrls[0]!)}`,
         ]),
       },
-      reservedConcurrency: concurrency.web,
+      reservedConcurrency: concurrency?.web,
       memorySize: 256,
       assetsDir: 'lambda/web/assets',
     });
@@ -276,6 +276,9 @@ export class ApiStack extends Stack {
       envName: config.name,
       rateLimitPerMinute: config.edge.rateLimitPerMinute,
       chatRateLimitPerMinute: config.edge.chatRateLimitPerMinute,
+      ...(config.edge.ipRateCeilingPerMinute === undefined
+        ? {}
+        : { ipRateCeilingPerMinute: config.edge.ipRateCeilingPerMinute }),
       promptInjectionAction: config.edge.promptInjectionAction,
       anonymousIpList: config.edge.anonymousIpList,
       botControl: config.edge.botControl,
@@ -286,9 +289,6 @@ export class ApiStack extends Stack {
       logRetention: retentionDays(config.logRetentionDays),
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
-    // Managed login is a public sign-in form: the same ACL (rate limits, IP reputation,
-    // bad inputs) protects it as the load balancer.
-    this.webAcl.associate('UserPoolAssociation', identity.userPool.userPoolArn);
 
     this.edge = new ChatLoadBalancer(this, 'Edge', {
       vpc: network.vpc,
@@ -311,6 +311,17 @@ export class ApiStack extends Stack {
         { name: 'Admin', pathPatterns: ['/api/v1/admin/*'], target: admin.function },
       ],
     });
+    // Managed login is a public sign-in form: the same ACL (rate limits, IP reputation,
+    // bad inputs) protects it as the load balancer. A new web ACL is not at once available
+    // for association (WAFUnavailableEntityException, "An entity is unavailable ... Please
+    // retry"; https://docs.aws.amazon.com/waf/latest/APIReference/API_AssociateWebACL.html),
+    // and CloudFormation would otherwise start both associations the moment the ACL exists.
+    // The user pool's association waits for the ACL's logging configuration and the load
+    // balancer's association (which needs the load balancer, minutes), so the order is fixed
+    // and the ACL has long propagated; a failure still rolls back cleanly.
+    const userPoolAssociation = this.webAcl.associate('UserPoolAssociation', identity.userPool.userPoolArn);
+    userPoolAssociation.addResourceDependency(this.edge.webAclAssociation);
+    userPoolAssociation.addResourceDependency(this.webAcl.loggingConfiguration);
 
     // Point the host name (config edge.hostName) at this name (CNAME, or a Route 53 alias).
     new CfnOutput(this, 'LoadBalancerDnsName', { value: this.edge.loadBalancer.loadBalancerDnsName });
@@ -340,7 +351,11 @@ export class ApiStack extends Stack {
       entry: 'audit-archiver',
       description: 'Audit table stream -> hash-chained batches in the Object Lock archive bucket',
       environment: { AUDIT_ARCHIVE_BUCKET: auditArchiveBucketName(config) },
-      reservedConcurrency: 1,
+      // All shards share one chain, so the archiver should run one batch at a time. Without a
+      // reservation (dev, reservations off) two shards can be archived at once: the chain
+      // head's conditional write (If-Match) refuses the second writer, which fails its batch
+      // and is retried, so the chain never forks; it only costs retries (docs/first-deploy.md).
+      ...(config.reservedConcurrency ? { reservedConcurrency: 1 } : {}),
       memorySize: 512,
       timeout: Duration.minutes(1),
       invokedBy: 'stream',

@@ -5,7 +5,7 @@ import type { EnvironmentConfig } from '../config/schema';
 import { AppTables } from '../constructs/app-tables';
 import { Backups } from '../constructs/backups';
 import { EncryptionKeys } from '../constructs/encryption-keys';
-import { AccessLogsBucket, AuditArchiveBucket } from '../constructs/secure-buckets';
+import { AccessLogsBucket, AuditArchiveBucket, AuthEventsBucket } from '../constructs/secure-buckets';
 import { allTables, auditTable, type TableSchema } from '../data/table-schemas';
 
 /** Name of the environment's audit archive bucket (globally unique: account and region in it). */
@@ -34,6 +34,8 @@ export class DataStack extends Stack {
   readonly accessLogs: AccessLogsBucket;
   /** Object Lock archive of the audit trail. */
   readonly auditArchive: AuditArchiveBucket;
+  /** Cognito's threat-protection auth events (S3 with the logs CMK; see AuthEventsBucket). */
+  readonly authEvents: AuthEventsBucket;
   /** AWS Backup plan, when enabled in config. */
   readonly backups?: Backups;
 
@@ -60,6 +62,18 @@ export class DataStack extends Stack {
       encryptionKey: this.keys.auditKey,
       objectLockMode: config.audit.objectLockMode,
       retentionDays: config.audit.archiveRetentionDays,
+      accessLogsBucket: this.accessLogs.bucket,
+      // Retained in every environment, dev included: CloudFormation deletes only empty buckets
+      // and nobody may delete an object under Object Lock before its retention ends
+      // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html), so a Delete
+      // policy makes `cdk destroy` of dev fail as soon as one batch is archived. Retained, the
+      // destroy completes and the bucket empties itself by lifecycle (docs/first-deploy.md,
+      // "Tearing dev down"); staging and prod are unchanged.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.authEvents = new AuthEventsBucket(this, 'AuthEvents', {
+      encryptionKey: this.keys.logsKey,
+      retentionDays: config.logRetentionDays,
       accessLogsBucket: this.accessLogs.bucket,
       removalPolicy,
     });

@@ -10,7 +10,7 @@ import { AppClients } from '../constructs/identity/clients';
 import type { ControlPlaneFunction } from '../constructs/identity/control-plane-function';
 import { Federation } from '../constructs/identity/federation';
 import { DeployTimeJwks } from '../constructs/identity/jwks-resolution';
-import { SecureUserPool } from '../constructs/identity/user-pool';
+import { issuerUrlOf, SecureUserPool } from '../constructs/identity/user-pool';
 import { retentionDays } from './retention';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,6 +20,8 @@ export interface IdentityStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   /** Key of the Cognito log groups (from the Data stack). */
   readonly logsKey: kms.IKey;
+  /** ARN of the bucket that receives Cognito's threat-protection auth events (Data stack). */
+  readonly authEventsBucketArn: string;
 }
 
 /**
@@ -88,6 +90,8 @@ export class IdentityStack extends Stack {
           }
         : {}),
       logsKey: props.logsKey,
+      authEventsBucketArn: props.authEventsBucketArn,
+      ...(identity.email ? { email: identity.email } : {}),
       logRetention,
       removalPolicy,
       projectRoot,
@@ -128,7 +132,7 @@ export class IdentityStack extends Stack {
       branding.node.addDependency(this.domain);
     }
 
-    this.issuer = `https://cognito-idp.${this.region}.amazonaws.com/${this.userPool.userPoolId}`;
+    this.issuer = issuerUrlOf(this.region, this.userPool.userPoolId);
     const jwks = new DeployTimeJwks(this, 'Jwks', {
       userPoolId: this.userPool.userPoolId,
       logsKey: props.logsKey,
@@ -141,10 +145,7 @@ export class IdentityStack extends Stack {
       jwksResolver: jwks.resolver,
       ...(this.pool.preSignUp ? { preSignUp: this.pool.preSignUp } : {}),
     };
-    this.logGroups = [
-      ...Object.values(this.functions).map((fn) => fn.logGroup),
-      this.pool.authEventsLogGroup,
-    ];
+    this.logGroups = Object.values(this.functions).map((fn) => fn.logGroup);
     this.allowedClientIds = [
       this.clients.albClient.userPoolClientId,
       this.clients.publicClient.userPoolClientId,

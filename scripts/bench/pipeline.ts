@@ -76,7 +76,7 @@ function auditInput(
     prompt,
     reply,
     guardrail,
-    modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+    modelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
     inputTokens: 1200,
     outputTokens: 300,
   };

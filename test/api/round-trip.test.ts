@@ -80,7 +80,7 @@ describe('chat round trip', () => {
     const body = json<ChatBody>(result);
     expect(body.conversationId).toMatch(/^c_[A-Za-z0-9_-]{22}$/);
     expect(body.reply).toBe('echo: What is envelope encryption?');
-    expect(body.modelId).toBe('anthropic.claude-3-5-haiku-20241022-v1:0');
+    expect(body.modelId).toBe('eu.anthropic.claude-haiku-4-5-20251001-v1:0');
     expect(body.usage.inputTokens).toBeGreaterThan(0);
     expect(body.guardrail).toBe('allow');
     expect(header(result, 'RateLimit-Remaining')).toBe('4');
@@ -121,16 +121,29 @@ describe('chat round trip', () => {
     ]);
   });
 
+  it('lists the allow-listed models with their catalogue names, not raw ids', async () => {
+    const ada = newUser();
+    const result = await api.chat(albEvent('GET', '/api/v1/models', { token: ada.token }));
+    expect(result.statusCode, result.body).toBe(200);
+    expect(json<{ defaultModelId: string; items: { id: string; name: string }[] }>(result)).toEqual({
+      defaultModelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+      items: [
+        { id: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0', name: 'Claude Haiku 4.5' },
+        { id: 'eu.amazon.nova-lite-v1:0', name: 'Amazon Nova Lite' },
+      ],
+    });
+  });
+
   it('lets the caller pick an allow-listed model and refuses any other', async () => {
     const ada = newUser();
     const picked = await api.chat(
       albEvent('POST', '/api/v1/chat', {
         token: ada.token,
-        body: { message: 'hi', modelId: 'amazon.nova-lite-v1:0' },
+        body: { message: 'hi', modelId: 'eu.amazon.nova-lite-v1:0' },
       }),
     );
     expect(picked.statusCode).toBe(200);
-    expect(api.standIn.calls.at(-1)?.modelId).toBe('amazon.nova-lite-v1:0');
+    expect(api.standIn.calls.at(-1)?.modelId).toBe('eu.amazon.nova-lite-v1:0');
 
     const refused = await api.chat(
       albEvent('POST', '/api/v1/chat', {

@@ -246,7 +246,7 @@ describe('per-request math', () => {
         prompt: 'x'.repeat(ASSUMPTIONS.messageChars),
         reply: 'y'.repeat(ASSUMPTIONS.replyChars),
         guardrail: [{ layer: 'local', rule: 'pii-email', category: 'PII', action: 'mask' }],
-        modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+        modelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
         inputTokens: 3550,
         outputTokens: 500,
         fields: { turnId: '01JD2Q7ZK3M4N5P6Q7R8S9T0VX' },
@@ -321,7 +321,7 @@ describe('totals', () => {
     const expected = 2 * h * PRICES.interfaceEndpointHour.usd + PRICES.kmsKeyMonth.usd + PRICES.dashboard.usd;
     expect(cost.idleMonthly).toBeCloseTo(expected, 6);
     expect(Object.values(cost.idleByCategory).reduce((a, b) => a + b, 0)).toBeCloseTo(expected, 6);
-    expect(cost.targets).toMatchObject({ idle: 75, idleMet: true });
+    expect(cost.targets).toMatchObject({ idle: 60, idleMet: true });
   });
 
   it.each(VOLUMES.map((v, i) => [v, i]))('the total at %i requests adds up', (requests, i) => {

@@ -213,10 +213,14 @@ describe('web chat page in local mode', () => {
 
     const models = (await apiFrom(page, '/api/v1/models')).body as {
       defaultModelId: string;
-      items: { id: string }[];
+      items: { id: string; name: string }[];
     };
     const options = await page.$$eval('#model option', (o) => o.map((x) => x.getAttribute('value')));
     expect(options).toEqual(models.items.map((m) => m.id));
+    // The picker shows the catalogue's friendly names, not raw model ids.
+    const labels = await page.$$eval('#model option', (o) => o.map((x) => x.textContent));
+    expect(labels).toEqual(models.items.map((m) => m.name));
+    expect(labels).toContain('Claude Haiku 4.5');
     expect(await page.$eval('#model', (s) => (s as unknown as { value: string }).value)).toBe(
       models.defaultModelId,
     );

@@ -41,13 +41,20 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
     const expected = [
       'IncidentBlockList',
       'RatePerIp',
-      'ChatRatePerIp',
+      'RatePerToken',
+      'ChatRatePerToken',
+      'RatePerApiKey',
+      'ChatRatePerApiKey',
+      'RatePerSession',
+      'ChatRatePerSession',
       'BodySizeLimit',
       'AWS-AWSManagedRulesAmazonIpReputationList',
       ...(config.edge.anonymousIpList ? ['AWS-AWSManagedRulesAnonymousIpList'] : []),
       'AWS-AWSManagedRulesCommonRuleSet',
       'AWS-AWSManagedRulesKnownBadInputsRuleSet',
       'AWS-AWSManagedRulesSQLiRuleSet',
+      'BodyRulesOutsideChat',
+      ...(config.edge.anonymousIpList ? ['HostingProviderWithoutCredential'] : []),
       ...(config.edge.botControl ? ['AWS-AWSManagedRulesBotControlRuleSet'] : []),
       'AI-001-PromptInjectionPhrases',
     ];
@@ -55,27 +62,46 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
     expect(new Set(rules.map((r) => r.Priority)).size).toBe(rules.length);
   });
 
-  it('limits requests per IP overall and on the chat route, answering 429 JSON', () => {
+  it('limits each credential (token, API key, session) overall and on the chat route, beside a high per-IP ceiling', () => {
     const overall = rules.find((r) => r.Name === 'RatePerIp')!;
     expect(overall.Statement).toEqual({
       RateBasedStatement: {
-        Limit: config.edge.rateLimitPerMinute,
+        Limit: config.edge.ipRateCeilingPerMinute,
         EvaluationWindowSec: 60,
         AggregateKeyType: 'IP',
       },
     });
+    expect(config.edge.ipRateCeilingPerMinute).toBeGreaterThanOrEqual(10 * config.edge.rateLimitPerMinute);
     expect(overall.Action).toEqual({
       Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'TooManyRequests' } },
     });
-    const chat = rules.find((r) => r.Name === 'ChatRatePerIp')!;
-    expect(chat.Statement).toMatchObject({
-      RateBasedStatement: {
-        Limit: config.edge.chatRateLimitPerMinute,
-        ScopeDownStatement: {
-          ByteMatchStatement: { SearchString: '/api/v1/chat', PositionalConstraint: 'EXACTLY' },
-        },
+    const keys = {
+      Token: { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+      ApiKey: { Header: { Name: 'x-api-key', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+      Session: {
+        Cookie: { Name: 'AWSELBAuthSessionCookie-0', TextTransformations: [{ Priority: 0, Type: 'NONE' }] },
       },
-    });
+    };
+    for (const [carrier, key] of Object.entries(keys)) {
+      expect(rules.find((r) => r.Name === `RatePer${carrier}`)!.Statement).toEqual({
+        RateBasedStatement: {
+          Limit: config.edge.rateLimitPerMinute,
+          EvaluationWindowSec: 60,
+          AggregateKeyType: 'CUSTOM_KEYS',
+          CustomKeys: [key],
+        },
+      });
+      expect(rules.find((r) => r.Name === `ChatRatePer${carrier}`)!.Statement).toMatchObject({
+        RateBasedStatement: {
+          Limit: config.edge.chatRateLimitPerMinute,
+          AggregateKeyType: 'CUSTOM_KEYS',
+          CustomKeys: [key],
+          ScopeDownStatement: {
+            ByteMatchStatement: { SearchString: '/api/v1/chat', PositionalConstraint: 'EXACTLY' },
+          },
+        },
+      });
+    }
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       CustomResponseBodies: {
         TooManyRequests: {
@@ -86,14 +112,75 @@ describe.each(ENV_NAMES)('web ACL of %s', (envName) => {
     });
   });
 
-  it('counts (not blocks) the Common set body-size rule, so 10,000-character messages pass', () => {
+  it('counts the body rules of the Common and SQLi sets, and blocks their labels everywhere but the chat body', () => {
     const common = rules.find((r) => r.Name === 'AWS-AWSManagedRulesCommonRuleSet')!;
-    expect(common.Statement).toMatchObject({
-      ManagedRuleGroupStatement: {
-        RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }],
+    const overridden = (rule: Rule) =>
+      (
+        (
+          rule.Statement.ManagedRuleGroupStatement as {
+            RuleActionOverrides: { Name: string; ActionToUse: unknown }[];
+          }
+        ).RuleActionOverrides ?? []
+      ).map((o) => [o.Name, o.ActionToUse]);
+    expect(overridden(common)).toEqual(
+      [
+        'SizeRestrictions_BODY',
+        'CrossSiteScripting_BODY',
+        'GenericLFI_BODY',
+        'GenericRFI_BODY',
+        'EC2MetaDataSSRF_BODY',
+      ].map((n) => [n, { Count: {} }]),
+    );
+    const sqli = rules.find((r) => r.Name === 'AWS-AWSManagedRulesSQLiRuleSet')!;
+    expect(overridden(sqli)).toEqual([
+      ['SQLi_BODY', { Count: {} }],
+      ['SQLiExtendedPatterns_BODY', { Count: {} }],
+    ]);
+    const outside = rules.find((r) => r.Name === 'BodyRulesOutsideChat')!;
+    expect(outside.Action).toEqual({
+      Block: { CustomResponse: { ResponseCode: 403, CustomResponseBodyKey: 'Blocked' } },
+    });
+    const text = JSON.stringify(outside.Statement);
+    for (const label of [
+      'awswaf:managed:aws:core-rule-set:CrossSiteScripting_Body',
+      'awswaf:managed:aws:core-rule-set:GenericLFI_Body',
+      'awswaf:managed:aws:sql-database:SQLi_Body',
+      'awswaf:managed:aws:sql-database:SQLiExtendedPatterns_Body',
+    ]) {
+      expect(text).toContain(label);
+    }
+    expect(outside.Statement).toMatchObject({
+      AndStatement: {
+        Statements: [
+          {},
+          { NotStatement: { Statement: { ByteMatchStatement: { SearchString: '/api/v1/chat' } } } },
+        ],
       },
     });
+    // The size rule is never re-blocked: BodySizeLimit is the limit that applies.
+    expect(text).not.toContain('SizeRestrictions');
+    // Runs after the groups that add the labels.
+    expect(outside.Priority).toBeGreaterThan(sqli.Priority);
+    expect(outside.Priority).toBeGreaterThan(common.Priority);
   });
+
+  it.runIf(config.edge.anonymousIpList)(
+    'blocks hosting-provider addresses only when they carry no credential',
+    () => {
+      const group = rules.find((r) => r.Name === 'AWS-AWSManagedRulesAnonymousIpList')!;
+      expect(group.Statement).toMatchObject({
+        ManagedRuleGroupStatement: {
+          RuleActionOverrides: [{ Name: 'HostingProviderIPList', ActionToUse: { Count: {} } }],
+        },
+      });
+      const rule = rules.find((r) => r.Name === 'HostingProviderWithoutCredential')!;
+      const text = JSON.stringify(rule.Statement);
+      expect(text).toContain('awswaf:managed:aws:anonymous-ip-list:HostingProviderIPList');
+      for (const carrier of ['authorization', 'x-api-key', 'AWSELBAuthSessionCookie-0'])
+        expect(text).toContain(carrier);
+      expect(rule.Priority).toBeGreaterThan(group.Priority);
+    },
+  );
 
   it(`runs AI-001 in ${config.edge.promptInjectionAction} mode over the transformed body`, () => {
     const ai = rules.find((r) => r.Name === 'AI-001-PromptInjectionPhrases')!;

@@ -82,7 +82,7 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
 
   it('blocks public access and denies plain HTTP on every bucket', () => {
     const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets).toHaveLength(2);
+    expect(buckets).toHaveLength(3);
     for (const [, bucket] of buckets) {
       expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
@@ -92,7 +92,7 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
       });
     }
     const policies = ofType('AWS::S3::BucketPolicy');
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const [, policy] of policies) {
       expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
@@ -134,15 +134,38 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
     },
   );
 
-  it('retains every stateful resource outside dev', () => {
-    for (const [, r] of Object.entries(resources)) {
+  it.runIf(config.backup.enabled)(
+    'gives the backup role the S3 backup and restore policies, since it backs up the archive bucket',
+    () => {
+      const [, selection] = ofType('AWS::Backup::BackupSelection')[0]!;
+      const backupSelection = selection.Properties.BackupSelection as {
+        IamRoleArn: { 'Fn::GetAtt': [string, string] };
+      };
+      const roleId = backupSelection.IamRoleArn['Fn::GetAtt'][0];
+      const role = template.toJSON().Resources[roleId];
+      const arns = JSON.stringify(role.Properties.ManagedPolicyArns);
+      for (const policy of [
+        'service-role/AWSBackupServiceRolePolicyForBackup',
+        'service-role/AWSBackupServiceRolePolicyForRestores',
+        'AWSBackupServiceRolePolicyForS3Backup',
+        'AWSBackupServiceRolePolicyForS3Restore',
+      ]) {
+        expect(arns).toContain(`:iam::aws:policy/${policy}"`);
+      }
+    },
+  );
+
+  it('retains every stateful resource outside dev, and the Object Lock archive everywhere', () => {
+    for (const [id, r] of Object.entries(resources)) {
       if (
         ['AWS::DynamoDB::Table', 'AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::Backup::BackupVault'].includes(
           r.Type,
         )
       ) {
-        expect([r.Type, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual(
-          retained ? [r.Type, 'Retain', 'Retain'] : [r.Type, 'Delete', 'Delete'],
+        // The Object Lock archive is retained in dev too: its locked objects would fail the delete.
+        const keep = retained || id.startsWith('AuditArchiveBucket');
+        expect([id, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual(
+          keep ? [id, 'Retain', 'Retain'] : [id, 'Delete', 'Delete'],
         );
       }
     }
@@ -164,6 +187,7 @@ describe.each(ENV_NAMES)('data stack of %s', (envName) => {
     expect(stateful).toEqual([
       'AccessLogsBucketCD784A59',
       'AuditArchiveBucketDB93AD31',
+      'AuthEventsBucket052ACCF1',
       ...(config.backup.enabled ? ['BackupsBackupKeyE1E8D710', 'BackupsVault1F11AFCC'] : []),
       'KeysAuditKey155B718A',
       'KeysDataKey8F3FE3A4',

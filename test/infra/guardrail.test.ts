@@ -27,13 +27,11 @@ const REGION = 'eu-central-1';
 const MODELS: AllowedModel[] = [
   {
     id: 'anthropic.claude-3-5-haiku-20241022-v1:0',
-    label: 'Claude 3.5 Haiku',
     inferenceProfile: false,
     profileRegions: [],
   },
   {
     id: 'eu.anthropic.claude-3-7-sonnet-20250219-v1:0',
-    label: 'Claude 3.7 Sonnet (EU)',
     inferenceProfile: true,
     profileRegions: ['eu-central-1', 'eu-west-1', 'eu-west-3'],
   },

@@ -115,7 +115,7 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
-        ReservedConcurrentExecutions: 10,
+        ReservedConcurrentExecutions: config.reservedConcurrency ? 10 : Match.absent(),
         Environment: {
           Variables: {
             ALLOWED_DOMAINS: signUp.allowedDomains.join(','),
@@ -226,23 +226,91 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
     });
   });
 
-  it('delivers threat-protection auth events to a CMK-encrypted /aws/vendedlogs/ log group', () => {
+  it('delivers threat-protection auth events to S3 (SSE-KMS), never to a CMK log group Cognito refuses', () => {
+    // A CloudWatch Logs destination "must not be encrypted with AWS KMS" (CloudFormation
+    // reference of CloudWatchLogsConfiguration); the org rule is a CMK everywhere.
     template.hasResourceProperties('AWS::Cognito::LogDeliveryConfiguration', {
       UserPoolId: { Ref: 'PoolUserPool04A1AA15' },
       LogConfigurations: [
         {
           EventSource: 'userAuthEvents',
           LogLevel: 'INFO',
-          CloudWatchLogsConfiguration: {
-            LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('PoolAuthEvents'), 'Arn'] },
-          },
+          S3Configuration: { BucketArn: Match.anyValue() },
         },
       ],
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: `/aws/vendedlogs/cognito/omnichat-${envName}/user-auth-events`,
-      KmsKeyId: Match.anyValue(),
-      RetentionInDays: config.logRetentionDays,
+    const delivery = Object.values(template.findResources('AWS::Cognito::LogDeliveryConfiguration'))[0]!;
+    expect(JSON.stringify(delivery)).not.toContain('CloudWatchLogsConfiguration');
+    expect(JSON.stringify(delivery.Properties.LogConfigurations[0].S3Configuration.BucketArn)).toMatch(
+      /AuthEventsBucket/,
+    );
+    const data = Template.fromStack(stageFor(envName).data);
+    data.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            BucketKeyEnabled: true,
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('KeysLogsKey'), 'Arn'] },
+            },
+          },
+        ],
+      },
+      LoggingConfiguration: { LogFilePrefix: 'auth-events/' },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: config.logRetentionDays })]),
+      },
+    });
+    // Only this account's log-delivery sources may write, and only under AWSLogs/<account>/.
+    data.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: Match.stringLikeRegexp('AuthEventsBucket') },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AWSLogDeliveryWrite',
+            Principal: { Service: 'delivery.logs.amazonaws.com' },
+            Action: 's3:PutObject',
+            Condition: {
+              StringEquals: {
+                'aws:SourceAccount': config.account,
+                's3:x-amz-acl': 'bucket-owner-full-control',
+              },
+              ArnLike: {
+                'aws:SourceArn': `arn:aws:logs:${config.region}:${config.account}:delivery-source:*`,
+              },
+            },
+          }),
+        ]),
+      },
+    });
+    data.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('CloudWatch Logs'),
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AllowLogDeliveryToAuthEventsBucket',
+            Principal: { Service: 'delivery.logs.amazonaws.com' },
+            Action: 'kms:GenerateDataKey*',
+          }),
+        ]),
+      },
+    });
+    template.resourcePropertiesCountIs(
+      'AWS::Logs::LogGroup',
+      { LogGroupName: Match.stringLikeRegexp('user-auth-events') },
+      0,
+    );
+  });
+
+  it('derives the issuer every verifier uses from the one issuer type (ORIGINAL)', () => {
+    template.hasOutput('Issuer', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [`https://cognito-idp.${config.region}.amazonaws.com/`, { Ref: 'PoolUserPool04A1AA15' }],
+        ],
+      },
     });
   });
 
@@ -309,7 +377,7 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
       Description: Match.stringLikeRegexp('JWKS'),
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: config.reservedConcurrency ? 1 : Match.absent(),
       TracingConfig: { Mode: 'Active' },
     });
     const stack = stageFor(envName).identity;

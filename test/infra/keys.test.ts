@@ -64,10 +64,23 @@ describe.each(ENV_NAMES)('KMS keys of %s', (envName) => {
   it('admits CloudWatch Logs to the logs key only, for log groups of this account', () => {
     const logsStatements = keys.flatMap(([id, key]) =>
       key.Properties.KeyPolicy.Statement.filter((s) =>
-        JSON.stringify(s.Principal ?? '').includes('logs.'),
+        JSON.stringify(s.Principal ?? '').includes(`"logs.${config.region}.amazonaws.com"`),
       ).map((s) => [id, s] as const),
     );
     expect(logsStatements).toHaveLength(1);
+    // The log-delivery service (Cognito auth events to S3) only generates data keys, for this
+    // account's delivery sources, and only on the logs key.
+    const delivery = keys.flatMap(([id, key]) =>
+      key.Properties.KeyPolicy.Statement.filter((s) =>
+        JSON.stringify(s.Principal ?? '').includes('delivery.logs.amazonaws.com'),
+      ).map((s) => [id, s] as const),
+    );
+    expect(delivery).toHaveLength(1);
+    expect(delivery[0]![0]).toMatch(/^KeysLogsKey/);
+    expect(delivery[0]![1].Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': config.account },
+      ArnLike: { 'aws:SourceArn': `arn:aws:logs:${config.region}:${config.account}:delivery-source:*` },
+    });
     const [id, statement] = logsStatements[0]!;
     expect(id).toMatch(/^KeysLogsKey/);
     expect(statement.Condition).toEqual({

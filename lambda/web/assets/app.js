@@ -539,7 +539,9 @@ async function loadModels() {
     for (const item of models.items ?? []) {
       const option = document.createElement('option');
       option.value = item.id;
-      option.textContent = item.id;
+      // The catalogue's friendly name; the raw id stays in the value and the tooltip.
+      option.textContent = item.name || item.id;
+      option.title = item.id;
       ui.model.append(option);
     }
     if (ui.model.options.length === 0) {

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config/schema';
@@ -85,6 +86,8 @@ const SESSION_COOKIE = 'AWSELBAuthSessionCookie';
  */
 export class ChatLoadBalancer extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The web ACL association of the load balancer (the user pool's waits for it). */
+  readonly webAclAssociation: wafv2.CfnWebACLAssociation;
   readonly httpsListener: elbv2.ApplicationListener;
   readonly httpListener: elbv2.ApplicationListener;
   readonly securityGroup: ec2.SecurityGroup;
@@ -152,7 +155,10 @@ export class ChatLoadBalancer extends Construct {
     // although it is the default, so a reviewer sees it and a test pins it.
     this.loadBalancer.setAttribute('waf.fail_open.enabled', 'false');
     this.logAccessLogs();
-    props.webAcl.associate('LoadBalancerAssociation', this.loadBalancer.loadBalancerArn);
+    this.webAclAssociation = props.webAcl.associate(
+      'LoadBalancerAssociation',
+      this.loadBalancer.loadBalancerArn,
+    );
     if (!outsideDev) {
       for (const ruleId of [
         'cdk-validator-cfnguard::elbv2_deletion_protection_enabled_check',

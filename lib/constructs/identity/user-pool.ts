@@ -10,8 +10,25 @@ import {
   RESOURCE_SERVER_IDENTIFIER,
   RESOURCE_SERVER_SCOPES,
 } from '../../../lambda/auth/permissions';
-import { EncryptedLogGroup } from '../encrypted-log-group';
 import { ControlPlaneFunction } from './control-plane-function';
+
+/**
+ * The issuer type this stack assumes. `ORIGINAL` issues `iss` = `https://cognito-idp.<region>.amazonaws.com/<pool>`,
+ * `UPDATED` issues `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`
+ * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-issuerconfiguration.html).
+ * The ALB's `JwtValidationConfig.Issuer`, `AUTH_ISSUER` and the deploy-time JWKS resolver
+ * (lambda/deploy/jwks-resolver.ts, which reads the ORIGINAL host) all derive from
+ * {@link issuerUrlOf}. The template does not set `IssuerConfiguration` (cfn-lint 1.51 rejects
+ * the property, see the constructor), so `npm run verify:deployment` compares the live pool's
+ * OpenID issuer with issuerUrlOf() after every deployment instead.
+ */
+export const USER_POOL_ISSUER_TYPE = 'ORIGINAL';
+
+/** The `iss` of tokens of a pool with {@link USER_POOL_ISSUER_TYPE}. */
+export function issuerUrlOf(region: string, userPoolId: string): string {
+  return `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`;
+}
 
 /** Name of the custom attribute that receives an external IdP's group claim. */
 export const IDP_GROUPS_ATTRIBUTE = 'idp_groups';
@@ -29,8 +46,21 @@ export interface SecureUserPoolProps {
     readonly allowedDomains: readonly string[];
     readonly allowedUsers: readonly string[];
   };
-  /** Key of the auth-event and trigger log groups. */
+  /** Key of the trigger log groups. */
   readonly logsKey: kms.IKey;
+  /** ARN of the S3 bucket (SSE-KMS) that receives threat-protection auth events. */
+  readonly authEventsBucketArn: string;
+  /**
+   * Send email through Amazon SES from a verified identity instead of Cognito's default
+   * (which has a low daily limit). @default - Cognito's default email
+   */
+  readonly email?: {
+    readonly fromAddress: string;
+    readonly fromName?: string;
+    readonly replyTo?: string;
+    readonly sesVerifiedDomain?: string;
+    readonly configurationSet?: string;
+  };
   readonly logRetention: logs.RetentionDays;
   /** RETAIN (with deletion protection) everywhere but throw-away environments. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
@@ -42,7 +72,7 @@ export interface SecureUserPoolProps {
  * The user pool, secure by default: email sign-in (case-insensitive), MFA required with
  * TOTP (or a user-verified passkey), no SMS anywhere, 14-character passwords with every
  * character class, Plus plan threat protection with its auth events in a CMK-encrypted
- * log group, recovery by verified email only, and the groups and resource-server scopes
+ * S3 bucket, recovery by verified email only, and the groups and resource-server scopes
  * of the one permissions table (lambda/auth/permissions.ts).
  */
 export class SecureUserPool extends Construct {
@@ -53,8 +83,8 @@ export class SecureUserPool extends Construct {
   readonly resourceServer: cognito.UserPoolResourceServer;
   /** Scope objects of the resource server, by scope name (`chat.read`, ...). */
   readonly scopes: ReadonlyMap<string, cognito.OAuthScope>;
-  /** Where threat-protection auth events land. */
-  readonly authEventsLogGroup: logs.LogGroup;
+  /** Delivery of threat-protection auth events to the S3 bucket. */
+  readonly logDelivery: cognito.CfnLogDeliveryConfiguration;
   /** The pre-sign-up trigger, when self sign-up is on. */
   readonly preSignUp?: ControlPlaneFunction;
 
@@ -101,6 +131,18 @@ export class SecureUserPool extends Construct {
         [IDP_GROUPS_ATTRIBUTE]: new cognito.StringAttribute({ maxLen: 2048, mutable: true }),
       },
       selfSignUpEnabled: selfSignUp !== undefined,
+      ...(props.email
+        ? {
+            email: cognito.UserPoolEmail.withSES({
+              fromEmail: props.email.fromAddress,
+              ...(props.email.fromName ? { fromName: props.email.fromName } : {}),
+              ...(props.email.replyTo ? { replyTo: props.email.replyTo } : {}),
+              ...(props.email.sesVerifiedDomain ? { sesVerifiedDomain: props.email.sesVerifiedDomain } : {}),
+              ...(props.email.configurationSet ? { configurationSetName: props.email.configurationSet } : {}),
+              sesRegion: region,
+            }),
+          }
+        : {}),
       ...(this.preSignUp ? { lambdaTriggers: { preSignUp: this.preSignUp.function } } : {}),
       mfa: cognito.Mfa.REQUIRED,
       mfaSecondFactor: { otp: true, sms: false, email: false },
@@ -132,25 +174,22 @@ export class SecureUserPool extends Construct {
       removalPolicy,
     });
 
-    // Vended-log destinations with a /aws/vendedlogs/ prefix keep the delivery resource policy
-    // from growing per log group (CloudWatch Logs' 5120-character limit). The delivery service
-    // adds that resource policy itself when CloudFormation sets up the delivery. Note for review:
-    // the CloudFormation reference still says a Cognito log group "must not be encrypted with
-    // KMS"; the org rule requires a CMK, so the first deployment must confirm delivery works
-    // (see the Identity report; S3 or Firehose destinations with SSE-KMS are the fallback).
-    this.authEventsLogGroup = new EncryptedLogGroup(this, 'AuthEvents', {
-      encryptionKey: props.logsKey,
-      retention: props.logRetention,
-      logGroupName: `/aws/vendedlogs/cognito/omnichat-${props.envName}/user-auth-events`,
-      removalPolicy,
-    }).logGroup;
-    new cognito.CfnLogDeliveryConfiguration(this, 'LogDelivery', {
+    // Not set as `IssuerConfiguration` on the template: CloudFormation documents the property,
+    // but cfn-lint 1.51's schema rejects it (E3002) and the gate accepts no lint error. The
+    // ORIGINAL issuer is the default for a pool without it, and `npm run verify:deployment`
+    // compares the live pool's OpenID issuer with issuerUrlOf() after every deployment.
+    // Threat-protection auth events go to S3 with SSE-KMS (lib/constructs/secure-buckets.ts,
+    // AuthEventsBucket): a CloudWatch Logs destination "must not be encrypted with AWS KMS"
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-logdeliveryconfiguration-cloudwatchlogsconfiguration.html),
+    // and every log destination here has a CMK. S3 is supported for userAuthEvents
+    // (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_LogConfigurationType.html).
+    this.logDelivery = new cognito.CfnLogDeliveryConfiguration(this, 'LogDelivery', {
       userPoolId: this.userPool.userPoolId,
       logConfigurations: [
         {
           eventSource: 'userAuthEvents',
           logLevel: 'INFO',
-          cloudWatchLogsConfiguration: { logGroupArn: this.authEventsLogGroup.logGroupArn },
+          s3Configuration: { bucketArn: props.authEventsBucketArn },
         },
       ],
     });
