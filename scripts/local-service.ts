@@ -466,7 +466,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       web: webFunction({ ...shared, assets, signOutPath: '/logout' }),
       chat: chatFunction({ ...shared, chat: services.chat(model) }),
       history: historyFunction({ ...shared, history: services.history }),
-      keys: keysFunction({ ...shared, store: base.apiKeyStore, owners: base.owners }),
+      keys: keysFunction({ ...shared, store: base.apiKeyStore }),
       admin: adminFunction({ ...shared, ...services.admin }),
     };
     server = createLocalServer({

@@ -12,5 +12,4 @@ export const handler = keysFunction({
   claimCheck: common.claimCheck,
   audit: common.audit,
   store: common.apiKeyStore,
-  owners: common.owners,
 }).use(logMetrics(common.observability.metrics));

@@ -8,8 +8,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createEventIdGenerator } from '../audit/event';
 import { type AuditLogger, type AuditMetrics, createDynamoAuditWriter, failClosed } from '../audit/writer';
 import { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
-import { cachedOwnerDirectory } from '../auth/api-keys';
 import type { ClaimCheckOptions } from '../auth/claim-check';
+import { cachedOwnerDirectory, DEFAULT_OWNER_CACHE_SECONDS } from '../auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from '../auth/token-verifier';
 import { type AuditSink, auditDecisions, type CountMetric, createAuditSink } from '../runtime/audit-sink';
@@ -39,6 +39,8 @@ export interface ComposeBaseOptions {
   readonly auditRetentionDays: number;
   readonly count?: CountMetric;
   readonly logger?: AuditLogger;
+  /** Owner-directory cache, seconds (the revocation bound). @default 30 */
+  readonly ownerCacheSeconds?: number;
 }
 
 /** Builds the shared ports for local mode. */
@@ -61,6 +63,9 @@ export function composeBase(options: ComposeBaseOptions): LocalBase {
   const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
   const apiKeyStore = new DynamoDbApiKeyStore(options.dynamo, options.tables.apiKeys);
   const owners = new DynamoDbOwnerDirectory(options.dynamo, options.tables.apiKeys);
+  const cachedOwners = cachedOwnerDirectory(owners, {
+    ttlMs: (options.ownerCacheSeconds ?? DEFAULT_OWNER_CACHE_SECONDS) * 1000,
+  });
   return {
     verifier,
     audit,
@@ -68,7 +73,8 @@ export function composeBase(options: ComposeBaseOptions): LocalBase {
     owners,
     claimCheck: {
       verifier,
-      apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },
+      owners: cachedOwners,
+      apiKeys: { store: apiKeyStore, owners: cachedOwners },
       onDecision: auditDecisions(audit, count),
     },
   };

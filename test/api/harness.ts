@@ -20,7 +20,7 @@ import { composeServices, type Services } from '../../lambda/app/services';
 import { createEventIdGenerator } from '../../lambda/audit/event';
 import { createDynamoAuditWriter, failClosed } from '../../lambda/audit/writer';
 import { DynamoDbApiKeyStore } from '../../lambda/auth/api-key-store-dynamodb';
-import { cachedOwnerDirectory } from '../../lambda/auth/api-keys';
+import { cachedOwnerDirectory, type OwnerDirectory, syncOwner } from '../../lambda/auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
 import type { Clock } from '../../lambda/chat/ports';
@@ -153,6 +153,8 @@ export interface Api {
   };
   readonly faults: FaultPlan;
   readonly signingKey: SigningKey;
+  /** Users whose next token the directory learns of, as the pre-token-generation trigger records them (see userToken). */
+  readonly signIns: Map<string, readonly string[]>;
   /** Moves the functions' clock forward (settings cache, rate buckets). */
   advance(ms: number): void;
   /** The functions' clock. */
@@ -239,6 +241,23 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     metrics.push({ name, dimensions, value });
   };
 
+  /**
+   * Users who "signed in": {@link userToken} records them here, and the first directory read
+   * writes them to the DynamoDB directory as the pre-token-generation trigger would have done
+   * before Cognito issued their token. A token for anyone else is an unknown subject (401).
+   */
+  const signIns = new Map<string, readonly string[]>();
+  const signedInDirectory = (inner: DynamoDbOwnerDirectory): OwnerDirectory => ({
+    async lookup(sub) {
+      const groups = signIns.get(sub);
+      if (groups !== undefined) {
+        signIns.delete(sub);
+        await syncOwner(inner, sub, { groups, status: 'active', issuingToken: true });
+      }
+      return inner.lookup(sub);
+    },
+  });
+
   /** What createAwsCommon builds for one function. */
   const common = () => {
     const writer = failClosed(
@@ -251,13 +270,15 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
     const apiKeyStore = new DynamoDbApiKeyStore(dynamo, tables.apiKeys);
     const owners = new DynamoDbOwnerDirectory(dynamo, tables.apiKeys);
+    const cachedOwners = cachedOwnerDirectory(signedInDirectory(owners), { ttlMs: 30_000 });
     return {
       audit,
       apiKeyStore,
       owners,
       claimCheck: {
         verifier,
-        apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },
+        owners: cachedOwners,
+        apiKeys: { store: apiKeyStore, owners: cachedOwners },
         onDecision: auditDecisions(audit, count),
       },
     };
@@ -306,7 +327,6 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
       claimCheck: keysCommon.claimCheck,
       audit: keysCommon.audit,
       store: keysCommon.apiKeyStore,
-      owners: keysCommon.owners,
     }),
     admin: newAdmin(adminCommon),
   };
@@ -326,6 +346,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     tables,
     faults,
     signingKey,
+    signIns,
     chatServices,
     metrics,
     advance: (ms) => {
@@ -341,8 +362,13 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
   };
 }
 
-/** A Cognito user's access token, signed with the test key. */
-export function userToken(api: Pick<Api, 'signingKey'>, sub: string, groups: string[] = ['user']): string {
+/** A Cognito user's access token, signed with the test key, after a "sign-in" that records the user's groups. */
+export function userToken(
+  api: Pick<Api, 'signingKey' | 'signIns'>,
+  sub: string,
+  groups: string[] = ['user'],
+): string {
+  api.signIns.set(sub, groups);
   return mint(userAccessClaims({ sub, groups }), api.signingKey);
 }
 

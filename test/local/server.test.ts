@@ -31,7 +31,7 @@ beforeAll(async () => {
     issuer,
     auditRetentionDays: 7,
   });
-  const keys = keysFunction({ ...shared, store: shared.apiKeyStore, owners: shared.owners });
+  const keys = keysFunction({ ...shared, store: shared.apiKeyStore });
   const unused = (): never => {
     throw new Error('not part of this test');
   };
