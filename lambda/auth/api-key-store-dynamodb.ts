@@ -189,14 +189,11 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
   }
 
   /**
-   * Erasure (`DELETE /api/v1/me`): deletes every key of the owner, revoked or not, and turns
-   * the owner-directory item into a tombstone (`status: erased`, no groups, `validAfter` now),
-   * so every token and session issued before the erasure is refused from the next directory
-   * read on. The tombstone holds only the pseudonymous sub. Returns how many keys were
-   * deleted. Item by item: dynalite has no transactions, and a retry after a partial failure
-   * simply finds fewer keys.
+   * Erasure (`DELETE /api/v1/me`): deletes every key of the owner, revoked or not. Returns
+   * how many keys were deleted. Item by item: dynalite has no transactions, and a retry after
+   * a partial failure simply finds fewer keys. {@link revokeOwner} ends the erasure.
    */
-  async eraseOwner(owner: string, at: Date = new Date()): Promise<number> {
+  async eraseOwner(owner: string): Promise<number> {
     let deleted = 0;
     let startKey: Record<string, AttributeValue> | undefined;
     do {
@@ -227,12 +224,20 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
+    return deleted;
+  }
+
+  /**
+   * Turns the owner-directory item into a tombstone (`status: erased`, no groups, `validAfter`
+   * now), so every token and session issued before the erasure is refused from the next
+   * directory read on. The tombstone holds only the pseudonymous sub and no group.
+   */
+  async revokeOwner(owner: string, at: Date = new Date()): Promise<void> {
     await new DynamoDbOwnerDirectory(this.client, this.tableName).record(owner, {
       groups: [],
       status: 'erased',
       revokeBefore: Math.ceil(at.getTime() / 1000),
       at,
     });
-    return deleted;
   }
 }

@@ -81,7 +81,7 @@ export class DynamoDbOwnerDirectory implements OwnerDirectoryWriter {
     values[':zero'] = { N: '0' };
     if (change.groups !== undefined) {
       names['#groups'] = 'groups';
-      values[':groups'] = { S: JSON.stringify([...new Set(change.groups)].sort()) };
+      values[':groups'] = { S: JSON.stringify([...new Set(change.groups)]) };
       sets.push('#groups = :groups');
     } else {
       sets.push('#groups = if_not_exists(#groups, :noGroups)');

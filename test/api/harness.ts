@@ -247,13 +247,16 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
    * before Cognito issued their token. A token for anyone else is an unknown subject (401).
    */
   const signIns = new Map<string, readonly string[]>();
+  const recorded = new Map<string, Promise<unknown>>();
   const signedInDirectory = (inner: DynamoDbOwnerDirectory): OwnerDirectory => ({
     async lookup(sub) {
       const groups = signIns.get(sub);
       if (groups !== undefined) {
+        // Taken synchronously, so concurrent first requests all wait for the one write.
         signIns.delete(sub);
-        await syncOwner(inner, sub, { groups, status: 'active', issuingToken: true });
+        recorded.set(sub, syncOwner(inner, sub, { groups, status: 'active', issuingToken: true }));
       }
+      await recorded.get(sub);
       return inner.lookup(sub);
     },
   });

@@ -203,6 +203,7 @@ describe('erasing an owner', () => {
 
     // Act
     const erased = await store.eraseOwner('alice');
+    await store.revokeOwner('alice');
 
     // Assess
     expect(erased).toBe(2);

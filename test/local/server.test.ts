@@ -36,7 +36,14 @@ beforeAll(async () => {
     throw new Error('not part of this test');
   };
   const targets: LocalTargets = { health, keys, chat: unused, history: unused };
-  server = createLocalServer({ targets, issuer, verifier: shared.verifier, loginStylesheet: 'body{}' });
+  server = createLocalServer({
+    targets,
+    issuer,
+    verifier: shared.verifier,
+    loginStylesheet: 'body{}',
+    audit: shared.audit,
+    directory: shared.owners,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -104,6 +111,8 @@ describe('local edge (the load balancer part of local mode)', () => {
   });
 
   it('passes a valid Bearer token to the function, which verifies it again', async () => {
+    // The sign-in records the user in the owner directory (tokens of unknown subjects are refused).
+    await signIn();
     const [user] = issuer.users();
     const token = issuer.mintAccessToken(user!);
     const response = await fetch(`${base}/api/v1/keys`, { headers: { Authorization: `Bearer ${token}` } });
@@ -158,7 +167,11 @@ describe('local edge (the load balancer part of local mode)', () => {
     expect(page.status).toBe(302);
     expect(page.headers.get('location')).toBe('/login');
     const cookie = cookieOf(await signIn());
-    const out = await fetch(`${base}/logout`, { redirect: 'manual', headers: { Cookie: cookie } });
+    const out = await fetch(`${base}/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Cookie: cookie, Origin: base },
+    });
     expect(out.status).toBe(303);
     expect((await fetch(`${base}/api/v1/keys`, { headers: { Cookie: cookie } })).status).toBe(401);
   });
@@ -195,11 +208,11 @@ describe('local issuer', () => {
     expect(() => issuer.createUser('ADA@example.com', PASSWORD, ['user'])).toThrow(/already exists/);
   });
 
-  it('survives a restart: same key id, same users', () => {
+  it('survives a restart: same key id, same users', async () => {
     const again = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
     expect(again.kid).toBe(issuer.kid);
     expect(again.users()).toEqual(issuer.users());
-    expect(again.authenticate('ada@example.com', PASSWORD)?.email).toBe('ada@example.com');
-    expect(again.authenticate('ada@example.com', `${PASSWORD}x`)).toBeUndefined();
+    expect((await again.authenticate('ada@example.com', PASSWORD))?.email).toBe('ada@example.com');
+    expect(await again.authenticate('ada@example.com', `${PASSWORD}x`)).toBeUndefined();
   });
 });
