@@ -78,7 +78,9 @@ export class ApiFunction extends Construct {
       throw new Error(`ApiFunction: entry "${props.entry}" must be a plain file name`);
     if (props.reservedConcurrency < 1) throw new Error('ApiFunction: reservedConcurrency must be at least 1');
     if ((props.invokedBy === 'eventbridge') !== (props.deadLetterQueue !== undefined)) {
-      throw new Error('ApiFunction: a dead-letter queue is required for, and only for, invokedBy "eventbridge"');
+      throw new Error(
+        'ApiFunction: a dead-letter queue is required for, and only for, invokedBy "eventbridge"',
+      );
     }
 
     this.logGroup = new EncryptedLogGroup(this, 'Logs', {

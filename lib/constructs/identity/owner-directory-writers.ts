@@ -38,10 +38,12 @@ export interface OwnerDirectoryWritersProps {
  * - an EventBridge rule on Cognito's CloudTrail management events ("AWS API Call via
  *   CloudTrail", source `aws.cognito-idp`) feeds the directory-sync function, so changes made
  *   in the console or the CLI are applied without a sign-in. CloudTrail delivers management
- *   events to EventBridge on a best-effort basis, and only while CloudTrail records them:
- *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
- *   Without them the bound is the next sign-in or refresh (pre-token trigger), at most the
- *   access-token lifetime (1 h); the operator scripts write the directory themselves.
+ *   events to EventBridge on a best-effort basis, and only while a trail logs them:
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html
+ *   Without a trail, a group change made in the console reaches the directory only at the
+ *   user's next sign-in or refresh (pre-token trigger), and a disable or delete never does
+ *   (the user cannot sign in any more), so their API keys would keep working: the operator
+ *   scripts write the directory themselves and are the supported way (README "Permissions").
  *
  * Both functions live in the isolated subnets and reach DynamoDB through its gateway
  * endpoint; each may write only `OWNER#` and `ALIAS#` items of the table.
@@ -135,9 +137,14 @@ export class OwnerDirectoryWriters extends Construct {
     grantDirectoryWrites(this.directorySync, props, ['GetItem', 'UpdateItem']);
     // The role is immutable (see ApiFunction): the dead-letter grants are written out here.
     this.directorySync.grant('DeadLetter', ['sqs:SendMessage'], [this.deadLetters.queueArn]);
-    this.directorySync.grant('DeadLetterKey', ['kms:GenerateDataKey', 'kms:Decrypt'], [props.dataKey.keyArn], {
-      StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
-    });
+    this.directorySync.grant(
+      'DeadLetterKey',
+      ['kms:GenerateDataKey', 'kms:Decrypt'],
+      [props.dataKey.keyArn],
+      {
+        StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
+      },
+    );
 
     this.rule = new events.Rule(this, 'CognitoAdminEvents', {
       description: 'Cognito user-pool admin calls that change who may do what -> directory sync',
