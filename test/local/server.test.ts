@@ -18,6 +18,8 @@ let dynamo: DynaliteHandle;
 let server: Server;
 let base: string;
 let issuer: LocalIssuer;
+let shared: ReturnType<typeof composeBase>;
+let targets: LocalTargets;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'omnichat-local-'));
@@ -25,7 +27,7 @@ beforeAll(async () => {
   const names = await dynamo.createTables([apiKeysTable, auditTable]);
   issuer = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
   issuer.createUser('Ada@Example.com', PASSWORD, ['user']);
-  const shared = composeBase({
+  shared = composeBase({
     dynamo: dynamo.client,
     tables: { apiKeys: names[apiKeysTable.id]!, audit: names[auditTable.id]! },
     issuer,
@@ -35,7 +37,7 @@ beforeAll(async () => {
   const unused = (): never => {
     throw new Error('not part of this test');
   };
-  const targets: LocalTargets = { health, keys, chat: unused, history: unused };
+  targets = { health, keys, chat: unused, history: unused };
   server = createLocalServer({
     targets,
     issuer,
@@ -64,6 +66,46 @@ async function signIn(email = 'ada@example.com', password = PASSWORD): Promise<R
 }
 
 const cookieOf = (response: Response): string => (response.headers.get('set-cookie') ?? '').split(';')[0]!;
+
+describe('local edge session map', () => {
+  it('holds at most maxSessions sessions: beyond it the oldest is dropped', async () => {
+    // Prepare: a second edge on the same store that keeps two sessions at most.
+    const small = createLocalServer({
+      targets,
+      issuer,
+      verifier: shared.verifier,
+      audit: shared.audit,
+      directory: shared.owners,
+      maxSessions: 2,
+    });
+    await new Promise<void>((resolve) => small.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(small.address() as AddressInfo).port}`;
+    const signInTo = async () =>
+      cookieOf(
+        await fetch(`${url}/login`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: url },
+          body: new URLSearchParams({ email: 'ada@example.com', password: PASSWORD }).toString(),
+        }),
+      );
+    try {
+      // Act
+      const first = await signInTo();
+      const second = await signInTo();
+      const third = await signInTo();
+      const statusWith = async (cookie: string) =>
+        (await fetch(`${url}/api/v1/keys`, { headers: { Cookie: cookie } })).status;
+
+      // Assess
+      expect(await statusWith(first)).toBe(401);
+      expect(await statusWith(second)).toBe(200);
+      expect(await statusWith(third)).toBe(200);
+    } finally {
+      await new Promise((resolve) => small.close(resolve));
+    }
+  }, 30_000);
+});
 
 describe('local edge (the load balancer part of local mode)', () => {
   it('answers the health check without credentials', async () => {
