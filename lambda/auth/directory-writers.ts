@@ -11,7 +11,7 @@
  *   Cognito's CloudTrail management events ("AWS API Call via CloudTrail", source
  *   aws.cognito-idp), so a change made in the console or the CLI reaches the directory
  *   without anyone signing in.
- *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+ *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event.html (a trail must be logging)
  *   Cognito hides some private fields in its CloudTrail events (HIDDEN_FOR_SECURITY_REASONS):
  *   https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-info-in-cloudtrail.html
  *   so the user is resolved from `additionalEventData.sub` when present, else from the user
