@@ -34,18 +34,21 @@ export class OmniChatStage extends Stage {
       description: `OmniChat ${config.name}: keys, tables and buckets (stateful)`,
       config,
     });
+    this.network = new NetworkStack(this, 'Network', {
+      stackName: `${prefix}-network`,
+      description: `OmniChat ${config.name}: VPC, endpoints and flow logs`,
+      config,
+      logsKey: this.data.keys.logsKey,
+    });
+    // After the network: the owner-directory writers (pre-token trigger, directory sync) run in it.
     this.identity = new IdentityStack(this, 'Identity', {
       stackName: `${prefix}-identity`,
       description: `OmniChat ${config.name}: Cognito user pool, clients and managed login (stateful)`,
       config,
       logsKey: this.data.keys.logsKey,
       authEventsBucketArn: this.data.authEvents.bucket.bucketArn,
-    });
-    this.network = new NetworkStack(this, 'Network', {
-      stackName: `${prefix}-network`,
-      description: `OmniChat ${config.name}: VPC, endpoints and flow logs`,
-      config,
-      logsKey: this.data.keys.logsKey,
+      network: this.network.network,
+      data: this.data,
     });
     this.api = new ApiStack(this, 'Api', {
       stackName: `${prefix}-api`,

@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbOwnerDirectory } from '../lambda/auth/owner-directory-dynamodb';
 
 /** Exit codes shared by the scripts. */
 export const EXIT_OK = 0;
@@ -21,6 +23,8 @@ export interface CognitoSender {
 /** Everything a script touches outside itself. */
 export interface CliDeps {
   createClient(config: { region: string; endpoint?: string }): CognitoSender;
+  /** The DynamoDB client the owner directory is written with. @default the SDK client */
+  createDynamo?(config: { region: string; endpoint?: string }): Pick<DynamoDBClient, 'send'>;
   stdout(line: string): void;
   stderr(line: string): void;
 }
@@ -38,6 +42,52 @@ export const defaultDeps: CliDeps = {
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
 };
+
+function defaultDynamo({ region, endpoint }: { region: string; endpoint?: string }) {
+  return new DynamoDBClient({
+    region,
+    ...(endpoint === undefined
+      ? {}
+      : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  });
+}
+
+/** Options of the scripts that change a user: where the owner directory lives. */
+export const DIRECTORY_OPTIONS = {
+  'api-keys-table': { type: 'string' },
+  'dynamodb-endpoint': { type: 'string' },
+} as const;
+
+/** Usage lines of {@link DIRECTORY_OPTIONS}. */
+export const DIRECTORY_USAGE = `  --api-keys-table T  the API keys table (Data stack output ApiKeysTableName), which holds
+                      the owner directory every credential is judged on
+  --dynamodb-endpoint URL  a DynamoDB-compatible endpoint (dynalite on http://127.0.0.1:PORT)`;
+
+/** The owner directory named by `--api-keys-table` (required: a change the directory misses is not in force). */
+export function directoryOf(
+  values: Record<string, string | boolean | undefined>,
+  common: CommonOptions,
+  deps: CliDeps,
+): DynamoDbOwnerDirectory {
+  const table = requireString(values, 'api-keys-table');
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table))
+    throw new UsageError(`--api-keys-table: not a table name: ${JSON.stringify(table)}`);
+  const endpoint = values['dynamodb-endpoint'];
+  if (endpoint !== undefined) {
+    if (typeof endpoint !== 'string') throw new UsageError('--dynamodb-endpoint needs a URL');
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new UsageError(`--dynamodb-endpoint: not a URL: ${JSON.stringify(endpoint)}`);
+    }
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)))) {
+      throw new UsageError('--dynamodb-endpoint: must be https, or http on a loopback address (dynalite)');
+    }
+  }
+  const config = { region: common.region, ...(typeof endpoint === 'string' ? { endpoint } : {}) };
+  return new DynamoDbOwnerDirectory((deps.createDynamo ?? defaultDynamo)(config), table);
+}
 
 /** Bad invocation: printed with the usage hint, exit 2. */
 export class UsageError extends Error {}

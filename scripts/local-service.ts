@@ -21,6 +21,7 @@ import type { ChatModel } from '../lambda/chat/ports';
 import { LocalDataKeys } from '../lambda/crypto/local-data-keys';
 import { handler as health } from '../lambda/functions/health';
 import { composeBase, jsonLineLog } from '../lambda/local/compose';
+import { startDirectorySync } from '../lambda/local/directory-sync';
 import { LocalIssuer } from '../lambda/local/issuer';
 import { createLocalServer, type LocalTargets } from '../lambda/local/server';
 import { createBedrockChatModel, isTransportFailure } from '../lambda/model/bedrock-converse-model';
@@ -283,6 +284,11 @@ export interface LocalServiceOptions {
   readonly onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
   /** Where errors of the audit writer and others go; console.error by default. */
   readonly logError?: (message: string) => void;
+  /**
+   * Owner-directory cache, seconds (0..60): with the users-file poll (250 ms) this is how long
+   * a `--set-groups`/`--disable-user` takes to reach every credential. @default 30
+   */
+  readonly ownerCacheSeconds?: number;
 }
 
 /** A running local service. */
@@ -415,6 +421,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   };
 
   let server: Server | undefined;
+  let stopSync: (() => Promise<void>) | undefined;
   try {
     await ensureTables(dynamo).catch((error: unknown) => {
       throw new LocalStartError(
@@ -431,6 +438,14 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       auditRetentionDays: config.audit.tableRetentionDays,
       count,
       logger: jsonLineLog('omnichat-local', logError),
+      ...(options.ownerCacheSeconds === undefined ? {} : { ownerCacheSeconds: options.ownerCacheSeconds }),
+    });
+    // The users file is the local pool: changes made with the CLI while the service runs reach
+    // the owner directory within the poll interval.
+    stopSync = await startDirectorySync({
+      issuer,
+      directory: base.owners,
+      onError: (error) => logError(`Directory sync failed (retried): ${String(error)}`),
     });
     const services = composeServices({
       dynamo,
@@ -464,7 +479,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       web: webFunction({ ...shared, assets, signOutPath: '/logout' }),
       chat: chatFunction({ ...shared, chat: services.chat(model) }),
       history: historyFunction({ ...shared, history: services.history }),
-      keys: keysFunction({ ...shared, store: base.apiKeyStore, owners: base.owners }),
+      keys: keysFunction({ ...shared, store: base.apiKeyStore }),
       admin: adminFunction({ ...shared, ...services.admin }),
     };
     server = createLocalServer({
@@ -472,6 +487,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       issuer,
       verifier: base.verifier,
       loginStylesheet: assets.get('app.css') ?? '',
+      audit: base.audit,
+      directory: base.owners,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
     const host = options.host ?? '127.0.0.1';
@@ -490,6 +507,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         // The edge first, so no request reaches a closed store; then the store, which
         // waits for its pending writes and closes LevelDB.
         closing ??= closeServer(listening, 5_000).then(async () => {
+          await stopSync?.();
           options.hybrid?.client.destroy();
           await stopStore();
         });
@@ -498,6 +516,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     };
   } catch (error) {
     if (server?.listening) await closeServer(server, 0);
+    await stopSync?.();
     await stopStore();
     throw error;
   }

@@ -4,15 +4,18 @@
  *
  *   npm run local                                   local mode, data under .local/
  *   npm run local -- --create-user EMAIL --group admin [--password P]
+ *   npm run local -- --set-groups EMAIL GROUP[,GROUP] | --disable-user EMAIL | --enable-user EMAIL
  *   OMNICHAT_MODE=hybrid npm run local -- --guardrail-id ID --guardrail-version N
  *
  * Environment: PORT (default 3000), OMNICHAT_LOCAL_DIR (default .local), OMNICHAT_MODE
  * (local | hybrid), OMNICHAT_LOCAL_RATE_PER_MINUTE (chat requests per user per minute),
+ * OWNER_CACHE_SECONDS (0..60, default 30: how long a user change takes to reach every credential),
  * OMNICHAT_GUARDRAIL_ID / OMNICHAT_GUARDRAIL_VERSION (hybrid), AWS_REGION.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ownerCacheSecondsFrom } from '../lambda/auth/owner-directory';
 import { LocalIssuer } from '../lambda/local/issuer';
 import {
   checkHybrid,
@@ -30,6 +33,10 @@ const DEMO_EMAIL = 'demo@example.com';
 const USAGE = `Usage:
   npm run local                          start on http://127.0.0.1:\${PORT:-3000}
   npm run local -- --create-user EMAIL [--group NAME ...] [--password P]
+  npm run local -- --set-groups EMAIL GROUP[,GROUP]   replace the user's groups (losing one signs them out)
+  npm run local -- --disable-user EMAIL               refuse every session, token and key of the user
+  npm run local -- --enable-user EMAIL                allow the user again, with their current groups
+  (these work while the service runs: it applies them within OWNER_CACHE_SECONDS + 1 s)
   OMNICHAT_MODE=hybrid npm run local -- --guardrail-id ID --guardrail-version N [--region R]`;
 
 /** A password the user pool's policy accepts: 16 random base64url characters and one of each class. */
@@ -106,9 +113,12 @@ function banner(service: LocalService, dir: string, demo: { email: string; passw
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     options: {
       'create-user': { type: 'string' },
+      'set-groups': { type: 'string', multiple: true },
+      'disable-user': { type: 'string' },
+      'enable-user': { type: 'string' },
       group: { type: 'string', multiple: true },
       password: { type: 'string' },
       'guardrail-id': { type: 'string' },
@@ -118,12 +128,49 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
+    // `--set-groups EMAIL GROUPS`: the groups come as the next argument.
+    allowPositionals: true,
   });
   if (values.help) {
     console.log(USAGE);
     return;
   }
   const dir = resolve(ROOT, process.env.OMNICHAT_LOCAL_DIR ?? '.local');
+
+  // User administration touches only the users file, so it works while the service runs; the
+  // service's directory sync picks the change up (lambda/local/directory-sync.ts).
+  const admin = [values['set-groups'], values['disable-user'], values['enable-user']].filter(
+    (value) => value !== undefined,
+  );
+  if (admin.length > 1 || (admin.length === 1 && values['create-user'] !== undefined)) {
+    fail(`one user change at a time.\n${USAGE}`);
+  }
+  if (admin.length === 1) {
+    const issuer = new LocalIssuer({ dir, issuer: LOCAL_ISSUER_URL });
+    try {
+      if (values['set-groups'] !== undefined) {
+        const [email, list, ...rest] = [...values['set-groups'], ...positionals];
+        if (email === undefined || list === undefined || rest.length > 0)
+          fail(`--set-groups needs EMAIL and GROUP[,GROUP].\n${USAGE}`);
+        const groups = list
+          .split(',')
+          .map((group) => group.trim())
+          .filter((group) => group !== '');
+        const user = issuer.setGroups(email, groups);
+        console.log(`${user.email} now holds ${user.groups.join(', ') || 'no group'}.`);
+      } else if (values['disable-user'] !== undefined) {
+        const user = issuer.setEnabled(values['disable-user'], false);
+        console.log(`${user.email} is disabled: every session, token and API key is refused.`);
+      } else if (values['enable-user'] !== undefined) {
+        const user = issuer.setEnabled(values['enable-user'], true);
+        console.log(`${user.email} is enabled again, with groups ${user.groups.join(', ') || 'none'}.`);
+      }
+    } catch (error) {
+      fail(error instanceof Error ? error.message : String(error));
+    }
+    return;
+  }
+  if (positionals.length > 0) fail(`unexpected argument "${positionals[0]}".\n${USAGE}`);
 
   const email = values['create-user'];
   if (email !== undefined) {
@@ -158,12 +205,19 @@ async function main(): Promise<void> {
         )
       : undefined;
   const ratePerMinute = rateOf(process.env.OMNICHAT_LOCAL_RATE_PER_MINUTE);
+  let ownerCacheSeconds: number;
+  try {
+    ownerCacheSeconds = ownerCacheSecondsFrom(process.env);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
   const service = await startLocalService({
     dir,
     port,
     mode,
     ...(hybrid ? { hybrid } : {}),
     ...(ratePerMinute === undefined ? {} : { ratePerMinute }),
+    ownerCacheSeconds,
     ...(values.quiet
       ? {}
       : {

@@ -8,6 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_OWNER_CACHE_SECONDS, MAX_OWNER_CACHE_SECONDS } from '../lambda/auth/owner-directory';
 import {
   describePermission,
   GROUP_DESCRIPTIONS,
@@ -21,6 +22,7 @@ import {
   type RouteRequirement,
   SIGNED_IN_USER,
 } from '../lambda/auth/permissions';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../lambda/auth/token-verifier';
 import { isEntryPoint } from './cognito-cli';
 
 /** Where the rendering is committed. */
@@ -111,6 +113,64 @@ export function renderPermissions(): string {
     '',
     "Owner only: the handler also checks that the caller owns the resource; someone else's",
     'resource answers 404, exactly like a missing one.',
+    '',
+    '## How rights are revoked',
+    '',
+    "Every credential (browser session, bearer token, API key) is judged on the owner directory: the user's",
+    '**current** groups and status and `validAfter`, read through a per-function cache of',
+    `\`OWNER_CACHE_SECONDS\` (default ${DEFAULT_OWNER_CACHE_SECONDS} s, at most ${MAX_OWNER_CACHE_SECONDS} s). That cache time is the revocation`,
+    'bound once the directory knows of a change:',
+    '',
+    ...table(
+      ['change', 'sessions and tokens issued before', 'API keys'],
+      [
+        [
+          'a group removed (demotion)',
+          '401 (revoked: sign in again)',
+          'keep only scopes ∩ the new permissions',
+        ],
+        ['a group added', 'the new permissions', 'unchanged (never more than their scopes)'],
+        ['user disabled or deleted', '401', '401'],
+        ['user re-enabled', 'still 401 (revoked at the disable)', 'back, with the current groups only'],
+        ['global sign-out', '401', 'unchanged'],
+        ['`DELETE /api/v1/me` (erasure)', '401', 'deleted (401)'],
+      ],
+    ),
+    '',
+    `A token whose lifetime (\`exp - iat\`) exceeds ${DEFAULT_MAX_TOKEN_LIFETIME_SECONDS} s (the app clients' access-token validity) plus the clock`,
+    'skew, or whose subject the directory does not know, is refused (401). A token issued in the same',
+    'second as a revocation is refused with it.',
+    '',
+    'Who writes the directory:',
+    '',
+    ...table(
+      ['writer', 'when'],
+      [
+        [
+          'Cognito pre-token-generation trigger',
+          'every sign-in and token refresh (groups as Cognito holds them)',
+        ],
+        ['`scripts/cognito-group.ts add` or `remove ... --api-keys-table T`', 'right after the group change'],
+        [
+          '`scripts/cognito-disable-user.ts ... --api-keys-table T`',
+          'right after the disable, before the global sign-out',
+        ],
+        [
+          'directory-sync function (EventBridge rule on CloudTrail)',
+          'admin calls made elsewhere (console, CLI): add/remove group, disable, enable, delete, global sign-out',
+        ],
+        ['`DELETE /api/v1/me`', 'the erasure tombstone, as its last step'],
+        [
+          'local mode: users-file watcher',
+          '`npm run local -- --set-groups / --disable-user / --enable-user` (polled every 250 ms)',
+        ],
+      ],
+    ),
+    '',
+    "EventBridge receives Cognito's admin calls only while a CloudTrail trail is logging management events.",
+    'Without one, a change made in the console or the CLI reaches the directory only at the next sign-in or',
+    "refresh, and a disable or delete never does (the user can no longer sign in): that user's API keys would keep",
+    'working until they expire. Make such changes with the operator scripts, which write the directory themselves.',
     '',
   ];
   return lines.join('\n');

@@ -10,7 +10,6 @@ import { type AuditQueryRequest, type AuditQueryStore, queryAuditEvents } from '
 import type { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-keys';
 import type { ClaimCheckOptions } from '../auth/claim-check';
-import type { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
 import type { Principal } from '../auth/principal';
 import { type ChatDeps, chat, parseChatBody } from '../chat/chat-service';
 import {
@@ -111,16 +110,13 @@ export function historyFunction(deps: BaseDeps & { readonly history: HistoryDeps
 export function keysFunction(
   deps: BaseDeps & {
     readonly store: DynamoDbApiKeyStore;
-    readonly owners: Pick<DynamoDbOwnerDirectory, 'record'>;
     readonly now?: () => number;
   },
 ) {
+  // The caller's permissions come from the owner directory (claim check), never from the
+  // token's own groups, so a session minted before a demotion cannot mint an admin key; this
+  // function does not write the directory.
   const keyDeps = { store: deps.store, ...(deps.now ? { now: deps.now } : {}) };
-  /** Records the caller's current groups so their keys never outgrow them (see owner-directory-dynamodb). */
-  const refreshOwner = async (principal: Principal): Promise<void> => {
-    if (principal.kind === 'user')
-      await deps.owners.record(principal.sub, principal.groups, true, new Date());
-  };
   return createApiHandler({
     claimCheck: deps.claimCheck,
     log: deps.log,
@@ -129,7 +125,6 @@ export function keysFunction(
         jsonResponse(200, { items: await listApiKeys(callerOf(call), keyDeps) }),
       'POST /api/v1/keys': async (call) => {
         const principal = callerOf(call);
-        await refreshOwner(principal);
         const created = await createApiKey(call.request.body, principal, keyDeps);
         await deps.audit({
           type: 'API_KEY_CREATED',
@@ -145,17 +140,20 @@ export function keysFunction(
       },
       'DELETE /api/v1/keys/{id}': async (call) => {
         const principal = callerOf(call);
-        const revoked = await revokeApiKey(call.params.id ?? '', principal, keyDeps);
-        await deps.audit({
-          type: 'API_KEY_REVOKED',
-          actor: actorOf(call, principal),
-          resource: `apikey/${revoked.keyId}`,
-          action: 'keys.revoke',
-          outcome: 'success',
-          requestId: call.request.requestId,
-          durationMs: 0,
-        });
-        return jsonResponse(200, revoked);
+        const { summary, newlyRevoked } = await revokeApiKey(call.params.id ?? '', principal, keyDeps);
+        // Idempotent: a repeat answers the same summary and records nothing new.
+        if (newlyRevoked) {
+          await deps.audit({
+            type: 'API_KEY_REVOKED',
+            actor: actorOf(call, principal),
+            resource: `apikey/${summary.keyId}`,
+            action: 'keys.revoke',
+            outcome: 'success',
+            requestId: call.request.requestId,
+            durationMs: 0,
+          });
+        }
+        return jsonResponse(200, summary);
       },
     },
   });

@@ -18,6 +18,8 @@ import { maskAuditText } from './mask';
 export const AUDIT_EVENT_TYPES = [
   'AUTHN_SUCCESS',
   'AUTHN_FAILURE',
+  // Local mode's sign-in form (POST /login); in AWS Cognito's auth-event log holds sign-ins.
+  'AUTH_SIGN_IN',
   'AUTHZ_DENIED',
   'CHAT_REQUEST',
   'DATA_ACCESS',

@@ -15,6 +15,7 @@ import {
 import { callStore } from '../limits/dynamodb-failures';
 import { ConflictError } from '../shared/errors';
 import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary } from './api-keys';
+import { DynamoDbOwnerDirectory } from './owner-directory-dynamodb';
 import { isPermission, type Permission } from './permissions';
 
 /** Name of the owner index in `apiKeysTable`. */
@@ -116,7 +117,11 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
     return summaries;
   }
 
-  async revoke(owner: string, keyId: string, revokedAt: string): Promise<ApiKeySummary | undefined> {
+  async revoke(
+    owner: string,
+    keyId: string,
+    revokedAt: string,
+  ): Promise<{ summary: ApiKeySummary; newlyRevoked: boolean } | undefined> {
     // The key id is not the table key: find the owner's item through the owner index (so
     // another user's id is simply not found), then update it conditioned on the owner.
     const { Items: items } = await this.client.send(
@@ -137,8 +142,10 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk },
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :revokedAt)',
-          ConditionExpression: 'attribute_exists(pk) AND #owner = :owner AND keyId = :keyId',
+          UpdateExpression: 'SET revokedAt = :revokedAt',
+          // Only the first revocation writes (and is audited); a repeat reads the item back.
+          ConditionExpression:
+            'attribute_exists(pk) AND #owner = :owner AND keyId = :keyId AND attribute_not_exists(revokedAt)',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
             ':owner': { S: owner },
@@ -148,11 +155,17 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return attributes ? readSummary(attributes) : undefined;
+      return attributes ? { summary: readSummary(attributes), newlyRevoked: true } : undefined;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    const { Item: item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+    );
+    if (!item || item.owner?.S !== owner || item.keyId?.S !== keyId || item.revokedAt?.S === undefined) {
+      return undefined;
+    }
+    return { summary: readSummary(item), newlyRevoked: false };
   }
 
   async touch(hash: string, usedAt: string, minIntervalMs: number): Promise<void> {
@@ -176,10 +189,9 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
   }
 
   /**
-   * Erasure (`DELETE /api/v1/me`): deletes every key of the owner, revoked or not, and the
-   * owner-directory item, so nothing of the user stays in this table. Returns how many keys
-   * were deleted. Item by item: dynalite has no transactions, and a retry after a partial
-   * failure simply finds fewer keys.
+   * Erasure (`DELETE /api/v1/me`): deletes every key of the owner, revoked or not. Returns
+   * how many keys were deleted. Item by item: dynalite has no transactions, and a retry after
+   * a partial failure simply finds fewer keys. {@link revokeOwner} ends the erasure.
    */
   async eraseOwner(owner: string): Promise<number> {
     let deleted = 0;
@@ -212,9 +224,20 @@ export class DynamoDbApiKeyStore implements ApiKeyStore {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: `OWNER#${owner}` } } }),
-    );
     return deleted;
+  }
+
+  /**
+   * Turns the owner-directory item into a tombstone (`status: erased`, no groups, `validAfter`
+   * now), so every token and session issued before the erasure is refused from the next
+   * directory read on. The tombstone holds only the pseudonymous sub and no group.
+   */
+  async revokeOwner(owner: string, at: Date = new Date()): Promise<void> {
+    await new DynamoDbOwnerDirectory(this.client, this.tableName).record(owner, {
+      groups: [],
+      status: 'erased',
+      revokeBefore: Math.ceil(at.getTime() / 1000),
+      at,
+    });
   }
 }

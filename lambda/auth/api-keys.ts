@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../shared/validation-config';
 import { ForbiddenError, NotFoundError, ValidationError } from '../shared/errors';
+import type { OwnerDirectory } from './owner-directory';
 import { PERMISSIONS, type Permission, permissionsForGroups } from './permissions';
 import type { AuthnFailureReason, Principal } from './principal';
 
@@ -50,15 +51,17 @@ export interface ApiKeyStore {
   getByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** The owner's keys, newest first, without hashes. */
   listByOwner(owner: string): Promise<ApiKeySummary[]>;
-  /** Marks the owner's key revoked; `undefined` if the owner has no key with that id. */
-  revoke(owner: string, keyId: string, revokedAt: string): Promise<ApiKeySummary | undefined>;
+  /**
+   * Marks the owner's key revoked; `undefined` if the owner has no key with that id. A key
+   * revoked before keeps its first `revokedAt` and answers `newlyRevoked: false`.
+   */
+  revoke(
+    owner: string,
+    keyId: string,
+    revokedAt: string,
+  ): Promise<{ summary: ApiKeySummary; newlyRevoked: boolean } | undefined>;
   /** Records use, at most once per `minIntervalMs`; best effort. */
   touch(hash: string, usedAt: string, minIntervalMs: number): Promise<void>;
-}
-
-/** Identity port: the owner's groups now; `null` when the user is gone or disabled. */
-export interface OwnerDirectory {
-  currentGroups(owner: { sub: string; username: string }): Promise<readonly string[] | null>;
 }
 
 /** Hex SHA-256 of a key, the only form that is stored. */
@@ -156,12 +159,16 @@ export async function listApiKeys(principal: Principal, deps: ApiKeyDeps): Promi
   return deps.store.listByOwner(principal.sub);
 }
 
-/** `DELETE /api/v1/keys/{id}`: revokes one of the caller's keys; anyone else's id answers 404. */
+/**
+ * `DELETE /api/v1/keys/{id}`: revokes one of the caller's keys; anyone else's id answers 404.
+ * Idempotent: revoking a revoked key answers the same summary with `newlyRevoked: false`, so
+ * the caller records the revocation once.
+ */
 export async function revokeApiKey(
   keyId: string,
   principal: Principal,
   deps: ApiKeyDeps,
-): Promise<ApiKeySummary> {
+): Promise<{ summary: ApiKeySummary; newlyRevoked: boolean }> {
   requireUserSession(principal);
   if (!KEY_ID_PATTERN.test(keyId)) throw new NotFoundError();
   const revokedAt = new Date((deps.now ?? Date.now)()).toISOString();
@@ -197,8 +204,11 @@ export async function authenticateApiKey(
   const nowMs = (deps.now ?? Date.now)();
   if (record.revokedAt !== undefined) return { ok: false, reason: 'api_key_revoked' };
   if (record.expiresAt * 1000 <= nowMs) return { ok: false, reason: 'api_key_expired' };
-  const groups = await deps.owners.currentGroups({ sub: record.owner, username: record.ownerUsername });
-  if (groups === null) return { ok: false, reason: 'api_key_owner_inactive' };
+  // The owner's record NOW (through the short cache): a disabled, deleted or erased owner's
+  // keys all stop, and a demoted owner's keys keep only what the owner still holds.
+  const owner = await deps.owners.lookup(record.owner);
+  if (owner === null || owner.status !== 'active') return { ok: false, reason: 'api_key_owner_inactive' };
+  const groups = owner.groups;
   const ownerNow = permissionsForGroups(groups);
   const effective = new Set(record.permissions.filter((permission) => ownerNow.has(permission)));
   await deps.store.touch(hash, new Date(nowMs).toISOString(), deps.touchIntervalMs ?? 300_000).catch(() => {
@@ -216,40 +226,4 @@ export async function authenticateApiKey(
       permissions: effective,
     },
   };
-}
-
-/** Wraps a directory with a short per-owner cache (positive and negative answers). */
-export function cachedOwnerDirectory(
-  inner: OwnerDirectory,
-  options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
-): OwnerDirectory {
-  const ttlMs = options.ttlMs ?? 60_000;
-  const maxEntries = options.maxEntries ?? 1000;
-  const now = options.now ?? Date.now;
-  const cache = new Map<string, { groups: readonly string[] | null; until: number }>();
-  return {
-    async currentGroups(owner) {
-      const hit = cache.get(owner.sub);
-      if (hit && hit.until > now()) return hit.groups;
-      const groups = await inner.currentGroups(owner);
-      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-      cache.set(owner.sub, { groups, until: now() + ttlMs });
-      return groups;
-    },
-  };
-}
-
-/** Local-mode directory backed by a map of sub -> groups (absent = inactive). */
-export class InMemoryOwnerDirectory implements OwnerDirectory {
-  constructor(private readonly groupsBySub: Map<string, readonly string[]> = new Map()) {}
-
-  /** Sets (or with `null`, removes) a user's groups. */
-  set(sub: string, groups: readonly string[] | null): void {
-    if (groups === null) this.groupsBySub.delete(sub);
-    else this.groupsBySub.set(sub, groups);
-  }
-
-  async currentGroups(owner: { sub: string }): Promise<readonly string[] | null> {
-    return this.groupsBySub.get(owner.sub) ?? null;
-  }
 }

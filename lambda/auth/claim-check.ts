@@ -15,6 +15,7 @@ import {
 import { clientAddressOf } from '../shared/http';
 import type { ApiKeyAuthDeps } from './api-keys';
 import { authenticate, flatHeaders } from './authenticate';
+import type { CachedOwnerDirectory } from './owner-directory';
 import { allowedMethods, matchRoute, type RouteMatch } from './permissions';
 import {
   type AuthDecision,
@@ -33,6 +34,11 @@ export interface ClaimCheckOptions {
   readonly verifier: AccessTokenVerifier;
   /** API key dependencies; without them `x-api-key` is refused. */
   readonly apiKeys?: ApiKeyAuthDeps;
+  /**
+   * The owner directory behind its cache: user tokens are judged on the user's current
+   * groups, status and `validAfter` (issue 17). The AWS and local wiring always set it.
+   */
+  readonly owners?: CachedOwnerDirectory;
   /** The audit writer's port; must throw if the decision could not be recorded. */
   readonly onDecision: AuthDecisionSink;
   /** Epoch milliseconds. @default Date.now */

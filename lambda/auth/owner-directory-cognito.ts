@@ -1,54 +1,76 @@
 /**
- * Cognito adapter of `OwnerDirectory`: the owner's groups and enabled state, read live so a
- * downgraded or disabled user's API keys lose their power (wrap with `cachedOwnerDirectory`).
+ * Reads a user's current state from Cognito (AdminGetUser + AdminListGroupsForUser), for the
+ * writers that can reach Cognito: the operator scripts run this after every change and write
+ * the result to the owner directory (lambda/auth/owner-directory.ts). The API functions never
+ * call Cognito (a pool with a domain is not reachable through PrivateLink).
  */
 import {
   AdminGetUserCommand,
   AdminListGroupsForUserCommand,
-  CognitoIdentityProviderClient,
   UserNotFoundException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import type { OwnerDirectory } from './api-keys';
 
 /** Minimal client surface, so tests can pass a recording client. */
 export interface CognitoAdminClient {
   send(command: AdminGetUserCommand | AdminListGroupsForUserCommand): Promise<unknown>;
 }
 
-/** `OwnerDirectory` backed by Cognito AdminGetUser + AdminListGroupsForUser. */
-export class CognitoOwnerDirectory implements OwnerDirectory {
-  private client: CognitoAdminClient | undefined;
+/** A Cognito user as the directory needs it. */
+export interface CognitoUserState {
+  readonly sub: string;
+  /** Cognito's user name (a UUID in pools that sign in by e-mail). */
+  readonly username: string;
+  readonly email?: string;
+  readonly enabled: boolean;
+  readonly groups: readonly string[];
+}
 
-  /** `clientFactory` runs on first use only: most requests never present an API key. */
-  constructor(
-    private readonly userPoolId: string,
-    private readonly clientFactory: () => CognitoAdminClient = () => new CognitoIdentityProviderClient({}),
-  ) {}
-
-  async currentGroups(owner: { sub: string; username: string }): Promise<readonly string[] | null> {
-    this.client ??= this.clientFactory();
-    const input = { UserPoolId: this.userPoolId, Username: owner.username };
-    try {
-      const user = (await this.client.send(new AdminGetUserCommand(input))) as {
-        Enabled?: boolean;
-        UserAttributes?: { Name?: string; Value?: string }[];
-      };
-      const sub = user.UserAttributes?.find((attribute) => attribute.Name === 'sub')?.Value;
-      // A recreated user with the same username is a different person: the key stays with the old sub.
-      if (user.Enabled !== true || sub !== owner.sub) return null;
-      const groups: string[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = (await this.client.send(
-          new AdminListGroupsForUserCommand({ ...input, NextToken: nextToken, Limit: 60 }),
-        )) as { Groups?: { GroupName?: string }[]; NextToken?: string };
-        for (const group of page.Groups ?? []) if (group.GroupName) groups.push(group.GroupName);
-        nextToken = page.NextToken;
-      } while (nextToken);
-      return groups;
-    } catch (error) {
-      if (error instanceof UserNotFoundException) return null;
-      throw error;
+/** The user's sub, enabled flag and groups now; `null` when the user does not exist. */
+export async function readCognitoUser(
+  client: CognitoAdminClient,
+  userPoolId: string,
+  username: string,
+): Promise<CognitoUserState | null> {
+  const input = { UserPoolId: userPoolId, Username: username };
+  try {
+    const user = (await client.send(new AdminGetUserCommand(input))) as {
+      Username?: string;
+      Enabled?: boolean;
+      UserAttributes?: { Name?: string; Value?: string }[];
+    };
+    const attribute = (name: string) => user.UserAttributes?.find((a) => a.Name === name)?.Value;
+    const sub = attribute('sub');
+    if (sub === undefined) throw new Error(`Cognito returned user ${username} without a sub`);
+    const groups: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      // By the canonical user name: cognito-local matches only that (Cognito accepts aliases too).
+      const page = (await client.send(
+        new AdminListGroupsForUserCommand({
+          UserPoolId: userPoolId,
+          Username: user.Username ?? username,
+          NextToken: nextToken,
+          Limit: 60,
+        }),
+      )) as { Groups?: { GroupName?: string }[]; NextToken?: string };
+      for (const group of page.Groups ?? []) if (group.GroupName) groups.push(group.GroupName);
+      nextToken = page.NextToken;
+    } while (nextToken);
+    const email = attribute('email');
+    return {
+      sub,
+      username: user.Username ?? username,
+      ...(email === undefined ? {} : { email }),
+      enabled: user.Enabled === true,
+      groups,
+    };
+  } catch (error) {
+    if (
+      error instanceof UserNotFoundException ||
+      (error as { name?: string }).name === 'UserNotFoundException'
+    ) {
+      return null;
     }
+    throw error;
   }
 }

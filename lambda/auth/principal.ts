@@ -50,7 +50,11 @@ export type AuthnFailureReason =
   | 'unknown_api_key'
   | 'api_key_revoked'
   | 'api_key_expired'
-  | 'api_key_owner_inactive';
+  | 'api_key_owner_inactive'
+  | 'excessive_lifetime'
+  | 'unknown_subject'
+  | 'user_inactive'
+  | 'token_revoked';
 
 /** Why authorization denied a request. */
 export type AuthzDenyReason = 'route_not_found' | 'missing_permission' | 'requires_user_session';

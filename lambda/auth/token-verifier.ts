@@ -32,6 +32,9 @@ export const MAX_CREDENTIAL_HEADER_BYTES = 8192;
 /** Default clock skew tolerated on `exp`, `nbf` and `iat` (seconds). */
 export const DEFAULT_GRACE_SECONDS = 5;
 
+/** Default longest `exp - iat` accepted: the app clients' access-token validity (1 h, lib/constructs/identity/clients.ts). */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600;
+
 const COGNITO_ISSUER =
   /^https:\/\/cognito-idp\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com\/(\1_[A-Za-z0-9]+)$/;
 
@@ -45,6 +48,11 @@ export interface TokenVerifierConfig {
   readonly clientIds: readonly string[];
   /** Clock skew tolerated, seconds. @default 5 */
   readonly graceSeconds?: number;
+  /**
+   * Longest lifetime (`exp - iat`) accepted, seconds: the pool's configured access-token
+   * validity. A longer-lived token was not issued by this pool's settings. @default 3600
+   */
+  readonly maxLifetimeSeconds?: number;
 }
 
 /** The claims the service relies on, from a token that passed every check. */
@@ -58,6 +66,8 @@ export interface VerifiedAccessToken {
   readonly issuer: string;
   /** Expiry, epoch seconds. */
   readonly exp: number;
+  /** Issued at, epoch seconds (compared with the directory's `validAfter`). */
+  readonly iat: number;
   readonly jti?: string;
 }
 
@@ -141,6 +151,10 @@ export function createAccessTokenVerifier(config: TokenVerifierConfig): AccessTo
     throw new Error('Token verifier: clientIds must be a non-empty list of app client ids');
   }
   const graceSeconds = config.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+  const maxLifetimeSeconds = config.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (!Number.isInteger(maxLifetimeSeconds) || maxLifetimeSeconds < 300 || maxLifetimeSeconds > 86_400) {
+    throw new Error('Token verifier: maxLifetimeSeconds must be an integer from 300 to 86400');
+  }
   const jwksCache = new SimpleJwksCache({ fetcher: refusingFetcher });
 
   // Checks aws-jwt-verify leaves optional: Cognito always sets these, so a token without them is not ours.
@@ -150,6 +164,11 @@ export function createAccessTokenVerifier(config: TokenVerifierConfig): AccessTo
       throw new TokenRejectedError('invalid_claims');
     }
     if (payload.iat - graceSeconds > Date.now() / 1000) throw new TokenRejectedError('not_yet_valid');
+    // A token living longer than the pool issues them (a stolen signing key, a forged test
+    // token) is refused even while unexpired.
+    if (payload.exp - payload.iat > maxLifetimeSeconds + graceSeconds) {
+      throw new TokenRejectedError('excessive_lifetime');
+    }
     if (typeof payload.sub !== 'string' || payload.sub.length === 0)
       throw new TokenRejectedError('invalid_claims');
   };
@@ -235,6 +254,7 @@ export function createAccessTokenVerifier(config: TokenVerifierConfig): AccessTo
         scopes: scope === '' ? [] : scope.split(' '),
         issuer: payload.iss,
         exp: payload.exp as number,
+        iat: payload.iat as number,
         ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
       };
     },
@@ -246,6 +266,7 @@ export const VERIFIER_ENV = {
   issuer: 'AUTH_ISSUER',
   jwks: 'AUTH_JWKS',
   clientIds: 'AUTH_CLIENT_IDS',
+  maxLifetimeSeconds: 'AUTH_MAX_TOKEN_SECONDS',
 } as const;
 
 /** Reads the verifier config from the environment (JWKS as JSON, client ids comma-separated); throws naming the variable. */
@@ -264,7 +285,13 @@ export function verifierConfigFromEnvironment(
   } catch (error) {
     throw new Error(`Token verifier: ${VERIFIER_ENV.jwks} is not valid JSON`, { cause: error });
   }
+  const rawLifetime = env[VERIFIER_ENV.maxLifetimeSeconds]?.trim();
+  const maxLifetimeSeconds = rawLifetime ? Number(rawLifetime) : undefined;
+  if (maxLifetimeSeconds !== undefined && !Number.isInteger(maxLifetimeSeconds)) {
+    throw new Error(`Token verifier: ${VERIFIER_ENV.maxLifetimeSeconds} must be a number of seconds`);
+  }
   return {
+    ...(maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds }),
     issuer: read(VERIFIER_ENV.issuer),
     jwks,
     clientIds: read(VERIFIER_ENV.clientIds)

@@ -15,6 +15,12 @@ import type { Clock, LimitStore, SealedText, TextCipher } from './ports';
 /** Erasure of the caller's personal API keys (the key store's port). */
 export interface OwnedKeyEraser {
   eraseOwner(sub: string): Promise<number>;
+  /**
+   * The last step of an erasure: the owner-directory tombstone that refuses every token and
+   * session issued before it (issue 17). Last, so a failed erasure can be retried with the
+   * same session.
+   */
+  revokeOwner(sub: string): Promise<void>;
 }
 
 /** Dependencies of the history and privacy routes. */
@@ -257,6 +263,7 @@ export async function eraseMyData(principal: Principal, meta: HistoryMeta, deps:
     durationMs: 0,
     fields: { items, apiKeys: keys },
   });
+  await deps.apiKeys.revokeOwner(principal.sub);
   deps.count(METRICS.DataErasure);
   return { erased: true, items, apiKeys: keys };
 }

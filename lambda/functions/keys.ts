@@ -13,5 +13,4 @@ export const handler = keysFunction({
   audit: common.audit,
   log: common.observability.logger,
   store: common.apiKeyStore,
-  owners: common.owners,
 }).use(logMetrics(common.observability.metrics));

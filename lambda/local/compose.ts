@@ -8,8 +8,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createEventIdGenerator } from '../audit/event';
 import { type AuditLogger, type AuditMetrics, createDynamoAuditWriter, failClosed } from '../audit/writer';
 import { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
-import { cachedOwnerDirectory } from '../auth/api-keys';
 import type { ClaimCheckOptions } from '../auth/claim-check';
+import { cachedOwnerDirectory, DEFAULT_OWNER_CACHE_SECONDS } from '../auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from '../auth/token-verifier';
 import { type AuditSink, auditDecisions, type CountMetric, createAuditSink } from '../runtime/audit-sink';
@@ -43,6 +43,8 @@ export interface ComposeBaseOptions {
   readonly count?: CountMetric;
   /** @default one JSON line per record on stderr ({@link jsonLineLog}) */
   readonly logger?: AuditLogger & ErrorLog;
+  /** Owner-directory cache, seconds (the revocation bound). @default 30 */
+  readonly ownerCacheSeconds?: number;
 }
 
 /** A structured log on stderr: one JSON object a line, like Powertools' in AWS. */
@@ -85,6 +87,9 @@ export function composeBase(options: ComposeBaseOptions): LocalBase {
   const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
   const apiKeyStore = new DynamoDbApiKeyStore(options.dynamo, options.tables.apiKeys);
   const owners = new DynamoDbOwnerDirectory(options.dynamo, options.tables.apiKeys);
+  const cachedOwners = cachedOwnerDirectory(owners, {
+    ttlMs: (options.ownerCacheSeconds ?? DEFAULT_OWNER_CACHE_SECONDS) * 1000,
+  });
   return {
     verifier,
     audit,
@@ -93,7 +98,8 @@ export function composeBase(options: ComposeBaseOptions): LocalBase {
     log,
     claimCheck: {
       verifier,
-      apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },
+      owners: cachedOwners,
+      apiKeys: { store: apiKeyStore, owners: cachedOwners },
       onDecision: auditDecisions(audit, count),
     },
   };

@@ -9,9 +9,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
-import type { AccessTokenVerifier } from '../auth/token-verifier';
+import { type OwnerDirectoryWriter, syncOwner } from '../auth/owner-directory';
+import { type AccessTokenVerifier, TokenRejectedError } from '../auth/token-verifier';
+import type { AuditSink } from '../runtime/audit-sink';
 import { SECURITY_HEADERS } from '../shared/http';
 import { LOCAL_TOKEN_SECONDS, type LocalIssuer } from './issuer';
+import { SignInThrottle } from './sign-in-throttle';
 
 /** A function as the load balancer invokes it. */
 export type AlbTarget = (event: ALBEvent, context: Context) => Promise<ALBResult>;
@@ -45,6 +48,9 @@ interface Session {
   readonly expiresAt: number;
 }
 
+/** Most sessions held at once; the oldest go first beyond it (expired ones are swept before). */
+export const MAX_SESSIONS = 10_000;
+
 /** Options of {@link createLocalServer}. */
 export interface LocalServerOptions {
   readonly targets: LocalTargets;
@@ -55,6 +61,19 @@ export interface LocalServerOptions {
   readonly loginStylesheet?: string;
   /** Called with each request's outcome (for the console). */
   readonly onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
+  /**
+   * The audit writer: sign-ins (AUTH_SIGN_IN) and the edge's own rejections (AUTHN_FAILURE)
+   * are recorded through it, fail closed (503 when the record cannot be written). In AWS the
+   * load balancer rejects those before any function runs; they are in its access logs and
+   * the WAF logs instead.
+   */
+  readonly audit?: AuditSink;
+  /** The owner directory a sign-in records the user in (the pre-token-generation trigger's part). */
+  readonly directory?: OwnerDirectoryWriter;
+  /** Sign-in throttling. @default a {@link SignInThrottle} with its defaults */
+  readonly throttle?: SignInThrottle;
+  /** Most sessions held. @default MAX_SESSIONS */
+  readonly maxSessions?: number;
 }
 
 function lambdaContext(functionName: string): Context {
@@ -159,6 +178,55 @@ export function toAlbEvent(
 /** The local edge server. */
 export function createLocalServer(options: LocalServerOptions): Server {
   const sessions = new Map<string, Session>();
+  const maxSessions = options.maxSessions ?? MAX_SESSIONS;
+  const throttle = options.throttle ?? new SignInThrottle();
+
+  const addSession = (id: string, session: Session): void => {
+    if (sessions.size >= maxSessions) {
+      const now = Date.now();
+      for (const [key, value] of sessions) if (value.expiresAt <= now) sessions.delete(key);
+      while (sessions.size >= maxSessions) sessions.delete(sessions.keys().next().value as string);
+    }
+    sessions.set(id, session);
+  };
+
+  /** Records an edge decision; false when the trail could not take it (the caller answers 503). */
+  const record = async (event: Parameters<AuditSink>[0]): Promise<boolean> => {
+    if (!options.audit) return true;
+    try {
+      await options.audit(event);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  const edgeRejection = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    reason: string,
+    credential: string,
+    answer: () => void,
+  ): Promise<number> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const recorded = await record({
+      type: 'AUTHN_FAILURE',
+      actor: actorOf(req),
+      resource: `${req.method ?? ''} ${url.pathname}`.slice(0, 256),
+      action: 'authenticate',
+      outcome: 'failure',
+      requestId: randomUUID(),
+      durationMs: 0,
+      reason,
+      fields: { credential, layer: 'edge' },
+    });
+    if (!recorded) {
+      jsonError(res, 503, 'service_unavailable', 'The service is unavailable; try again.');
+      return 503;
+    }
+    answer();
+    return 401;
+  };
 
   const invoke = async (
     name: keyof LocalTargets,
@@ -186,6 +254,104 @@ export function createLocalServer(options: LocalServerOptions): Server {
     if (session && session.expiresAt > Date.now()) return session;
     if (id !== undefined) sessions.delete(id);
     return undefined;
+  };
+
+  const signInEvent = (
+    req: IncomingMessage,
+    emailPseudonym: string,
+    outcome: 'success' | 'failure',
+    reason?: string,
+    sub?: string,
+  ): Parameters<AuditSink>[0] => ({
+    type: 'AUTH_SIGN_IN',
+    actor: { ...actorOf(req), ...(sub === undefined ? {} : { sub }) },
+    resource: 'local/login',
+    action: 'sign-in',
+    outcome,
+    requestId: randomUUID(),
+    durationMs: 0,
+    ...(reason === undefined ? {} : { reason }),
+    // Never the address itself: a keyed pseudonym joins attempts on one account.
+    fields: { emailHash: emailPseudonym },
+  });
+
+  /** `POST /login`: same-origin only, throttled per account and address, audited either way. */
+  const signIn = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<number> => {
+    // A form post from another site (or without an Origin at all) cannot sign anyone in.
+    if (!sameOrigin(req)) {
+      jsonError(res, 403, 'forbidden', 'Cross-site sign-in refused.');
+      return 403;
+    }
+    const form = new URLSearchParams(body.toString('utf8'));
+    const email = (form.get('email') ?? '').trim().toLowerCase().slice(0, 320);
+    const pseudonym = options.issuer.pseudonymize(email);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const unavailable = () => {
+      jsonError(res, 503, 'service_unavailable', 'The service is unavailable; try again.');
+      return 503;
+    };
+    const refusal = throttle.check(email, address);
+    if (refusal) {
+      if (!(await record(signInEvent(req, pseudonym, 'failure', `throttled_${refusal.scope}`))))
+        return unavailable();
+      send(
+        res,
+        429,
+        {
+          ...SECURITY_HEADERS,
+          'Content-Type': 'application/json; charset=utf-8',
+          'Retry-After': String(refusal.retryAfterSeconds),
+        },
+        JSON.stringify({
+          error: {
+            code: 'too_many_requests',
+            message: `Too many failed sign-ins; try again in ${refusal.retryAfterSeconds} s.`,
+            requestId: randomUUID(),
+          },
+        }),
+      );
+      return 429;
+    }
+    const user = await options.issuer.authenticate(email, form.get('password') ?? '');
+    if (!user) {
+      const lock = throttle.failure(email, address);
+      // The failure that starts a lock is the audited lockout; alarms key on its reason.
+      const reason = lock ? `locked_out_${lock.scope}` : 'bad_credentials';
+      if (!(await record(signInEvent(req, pseudonym, 'failure', reason)))) return unavailable();
+      send(res, 303, { ...SECURITY_HEADERS, Location: '/login?failed=1' }, '');
+      return 303;
+    }
+    throttle.success(email);
+    try {
+      // As Cognito's pre-token-generation trigger: the directory learns the user's groups
+      // before a token is issued (a lost group revokes earlier tokens).
+      if (options.directory) {
+        await syncOwner(options.directory, user.sub, {
+          groups: user.groups,
+          status: 'active',
+          issuingToken: true,
+        });
+      }
+    } catch {
+      return unavailable();
+    }
+    if (!(await record(signInEvent(req, pseudonym, 'success', undefined, user.sub)))) return unavailable();
+    const id = randomBytes(32).toString('base64url');
+    addSession(id, {
+      accessToken: options.issuer.mintAccessToken(user),
+      expiresAt: Date.now() + LOCAL_TOKEN_SECONDS * 1000,
+    });
+    send(
+      res,
+      303,
+      {
+        ...SECURITY_HEADERS,
+        Location: '/app/chat',
+        'Set-Cookie': `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${LOCAL_TOKEN_SECONDS}`,
+      },
+      '',
+    );
+    return 303;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
@@ -218,38 +384,15 @@ export function createLocalServer(options: LocalServerOptions): Server {
       );
       return 200;
     }
-    if (path === '/login' && method === 'POST') {
-      // SameSite=Strict cookies plus an Origin check: a cross-site form cannot sign anyone in.
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== `http://${req.headers.host}`) {
-        jsonError(res, 403, 'forbidden', 'Cross-site sign-in refused.');
+    if (path === '/login' && method === 'POST') return signIn(req, res, body);
+    if (path === '/logout' && method === 'GET') return signOutPage(res);
+    if (path === '/logout' && method === 'POST') {
+      // Sign-out changes state, so it takes the same same-origin POST as sign-in: a
+      // cross-site link or image cannot sign anyone out.
+      if (!sameOrigin(req)) {
+        jsonError(res, 403, 'forbidden', 'Cross-site sign-out refused.');
         return 403;
       }
-      const form = new URLSearchParams(body.toString('utf8'));
-      const user = options.issuer.authenticate(form.get('email') ?? '', form.get('password') ?? '');
-      if (!user) {
-        send(res, 303, { ...SECURITY_HEADERS, Location: '/login?failed=1' }, '');
-        return 303;
-      }
-      const id = randomBytes(32).toString('base64url');
-      sessions.set(id, {
-        accessToken: options.issuer.mintAccessToken(user),
-        expiresAt: Date.now() + LOCAL_TOKEN_SECONDS * 1000,
-      });
-      send(
-        res,
-        303,
-        {
-          ...SECURITY_HEADERS,
-          Location: '/app/chat',
-          'Set-Cookie': `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${LOCAL_TOKEN_SECONDS}`,
-        },
-        '',
-      );
-      return 303;
-    }
-    // A plain link signs out (GET); SameSite=Strict keeps another site from doing it for you.
-    if (path === '/logout' && (method === 'GET' || method === 'POST')) {
       const id = cookiesOf(req)[SESSION_COOKIE];
       if (id !== undefined) sessions.delete(id);
       send(
@@ -264,6 +407,10 @@ export function createLocalServer(options: LocalServerOptions): Server {
       );
       return 303;
     }
+    if (path === '/logout') {
+      jsonError(res, 405, 'method_not_allowed', 'Sign out with POST.');
+      return 405;
+    }
 
     if (path.startsWith('/api/')) {
       const target = apiTargetOf(path);
@@ -276,20 +423,22 @@ export function createLocalServer(options: LocalServerOptions): Server {
         // authenticate-jwt: the edge refuses a bad token before any function runs.
         try {
           options.verifier.verify(authorization.replace(/^Bearer\s+/i, ''));
-        } catch {
-          send(
-            res,
-            401,
-            {
-              ...SECURITY_HEADERS,
-              'Content-Type': 'application/json; charset=utf-8',
-              'WWW-Authenticate': 'Bearer error="invalid_token"',
-            },
-            JSON.stringify({
-              error: { code: 'unauthenticated', message: 'Sign in first.', requestId: randomUUID() },
-            }),
+        } catch (error) {
+          const reason = error instanceof TokenRejectedError ? error.reason : 'malformed_token';
+          return edgeRejection(req, res, reason, 'authorization', () =>
+            send(
+              res,
+              401,
+              {
+                ...SECURITY_HEADERS,
+                'Content-Type': 'application/json; charset=utf-8',
+                'WWW-Authenticate': 'Bearer error="invalid_token"',
+              },
+              JSON.stringify({
+                error: { code: 'unauthenticated', message: 'Sign in first.', requestId: randomUUID() },
+              }),
+            ),
           );
-          return 401;
         }
         return invoke(target, req, res, body);
       }
@@ -300,8 +449,9 @@ export function createLocalServer(options: LocalServerOptions): Server {
       }
       const session = sessionOf(req);
       if (!session) {
-        jsonError(res, 401, 'unauthenticated', 'Sign in first.');
-        return 401;
+        return edgeRejection(req, res, 'missing_credentials', 'session', () =>
+          jsonError(res, 401, 'unauthenticated', 'Sign in first.'),
+        );
       }
       return invoke(target, req, res, body, { 'x-amzn-oidc-accesstoken': session.accessToken });
     }
@@ -335,6 +485,54 @@ export function createLocalServer(options: LocalServerOptions): Server {
         else res.destroy();
       });
   });
+}
+
+/** The audit actor of an edge request: the client address and user agent. */
+function actorOf(req: IncomingMessage): { sourceIp?: string; userAgent?: string } {
+  const userAgent = req.headers['user-agent'];
+  return {
+    ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}),
+    ...(typeof userAgent === 'string' ? { userAgent } : {}),
+  };
+}
+
+/** Whether a state-changing request names this server as its origin (the Host was checked before). */
+function sameOrigin(req: IncomingMessage): boolean {
+  return req.headers.origin === `http://${req.headers.host}`;
+}
+
+/** `GET /logout`: a confirmation with a same-origin POST form; a GET itself signs nobody out. */
+function signOutPage(res: ServerResponse): number {
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out - OmniChat (local)</title>
+<link rel="stylesheet" href="/login.css">
+</head>
+<body class="login">
+<main>
+<h1>OmniChat <span class="badge">local mode</span></h1>
+<form method="post" action="/logout">
+<button type="submit" id="confirm-sign-out">Sign out</button>
+</form>
+<p class="note"><a href="/app/chat">Back to the chat</a></p>
+</main>
+</body>
+</html>`;
+  send(
+    res,
+    200,
+    {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': LOGIN_CSP,
+      'Referrer-Policy': 'same-origin',
+    },
+    html,
+  );
+  return 200;
 }
 
 const LOGIN_CSP =

@@ -8,8 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createEventIdGenerator } from '../audit/event';
 import { createDynamoAuditWriter, failClosed } from '../audit/writer';
 import { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
-import { cachedOwnerDirectory } from '../auth/api-keys';
 import type { ClaimCheckOptions } from '../auth/claim-check';
+import { cachedOwnerDirectory, ownerCacheSecondsFrom } from '../auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
 import { createAccessTokenVerifier, verifierConfigFromEnvironment } from '../auth/token-verifier';
 import { type AuditSink, auditDecisions, createAuditSink } from './audit-sink';
@@ -46,6 +46,8 @@ export function createAwsCommon(serviceName: string, env: NodeJS.ProcessEnv = pr
   const apiKeyStore = new DynamoDbApiKeyStore(dynamo, apiKeysTable);
   const owners = new DynamoDbOwnerDirectory(dynamo, apiKeysTable);
   const verifier = createAccessTokenVerifier(verifierConfigFromEnvironment(env));
+  // One cache for tokens and keys: OWNER_CACHE_SECONDS (<= 60) is the revocation bound.
+  const cachedOwners = cachedOwnerDirectory(owners, { ttlMs: ownerCacheSecondsFrom(env) * 1000 });
   return {
     dynamo,
     observability,
@@ -54,7 +56,8 @@ export function createAwsCommon(serviceName: string, env: NodeJS.ProcessEnv = pr
     owners,
     claimCheck: {
       verifier,
-      apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },
+      owners: cachedOwners,
+      apiKeys: { store: apiKeyStore, owners: cachedOwners },
       onDecision: auditDecisions(audit, observability.count),
     },
   };

@@ -3,6 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEFAULT_OWNER_CACHE_SECONDS } from '../../lambda/auth/owner-directory';
 import { deployConfigDefine } from '../config/deploy-config';
 import type { EnvironmentConfig } from '../config/schema';
 import { ApiFunction } from '../constructs/api-function';
@@ -79,6 +80,9 @@ export class ApiStack extends Stack {
       TABLE_AUDIT: audit.tableName,
       AUDIT_RETENTION_DAYS: String(config.audit.tableRetentionDays),
       POWERTOOLS_METRICS_NAMESPACE: 'OmniChat',
+      // The owner-directory cache: how long a demotion, disable or erasure takes to reach
+      // every credential (at most 60 s; lambda/auth/owner-directory.ts, README "Permissions").
+      OWNER_CACHE_SECONDS: String(DEFAULT_OWNER_CACHE_SECONDS),
     };
     const apiFunction = (
       name: string,
@@ -214,6 +218,14 @@ export class ApiStack extends Stack {
       key: data.keys.dataKey,
       actions: ['Query', 'DeleteItem'],
       indexes: ['byOwner'],
+    });
+    // The last step of an erasure: the owner-directory tombstone (OWNER# items only).
+    grantTable(history, {
+      sid: 'OwnerTombstone',
+      table: keysTable,
+      key: data.keys.dataKey,
+      actions: ['UpdateItem'],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OWNER#*'] } },
     });
     grantTable(history, {
       sid: 'LimitsErase',

@@ -2,15 +2,21 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { VERIFIER_ENV } from '../../lambda/auth/token-verifier';
 import type { EnvironmentConfig } from '../config/schema';
-import { AppClients } from '../constructs/identity/clients';
+import { AppClients, TOKEN_VALIDITY } from '../constructs/identity/clients';
 import type { ControlPlaneFunction } from '../constructs/identity/control-plane-function';
 import { Federation } from '../constructs/identity/federation';
 import { DeployTimeJwks } from '../constructs/identity/jwks-resolution';
+import { OwnerDirectoryWriters } from '../constructs/identity/owner-directory-writers';
 import { issuerUrlOf, SecureUserPool } from '../constructs/identity/user-pool';
+import type { PrivateNetwork } from '../constructs/private-network';
+import { apiKeysTable } from '../data/table-schemas';
+import type { DataStack } from './data-stack';
 import { retentionDays } from './retention';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,6 +28,17 @@ export interface IdentityStackProps extends StackProps {
   readonly logsKey: kms.IKey;
   /** ARN of the bucket that receives Cognito's threat-protection auth events (Data stack). */
   readonly authEventsBucketArn: string;
+  /** The VPC the owner-directory writers run in (isolated subnets). */
+  readonly network: PrivateNetwork;
+  /** The Data stack: the API keys table holds the owner directory. */
+  readonly data: DataStack;
+}
+
+/** A function of the stack, as the monitoring stack watches it. */
+export interface IdentityFunction {
+  readonly function: lambda.IFunction;
+  readonly timeout: Duration;
+  readonly logGroup: logs.LogGroup;
 }
 
 /**
@@ -48,10 +65,12 @@ export class IdentityStack extends Stack {
   /** `AUTH_ISSUER`, `AUTH_JWKS`, `AUTH_CLIENT_IDS` for an API function (lambda/auth/token-verifier.ts reads them). */
   readonly verifierEnvironment: Readonly<Record<string, string>>;
   /**
-   * The stack's Lambda functions by name (`jwksResolver` always, `preSignUp` with self
-   * sign-up), for per-function alarms.
+   * The stack's Lambda functions by name (`jwksResolver`, `preTokenGeneration` and
+   * `directorySync` always, `preSignUp` with self sign-up), for per-function alarms.
    */
-  readonly functions: Readonly<Record<string, ControlPlaneFunction>>;
+  readonly functions: Readonly<Record<string, ControlPlaneFunction | IdentityFunction>>;
+  /** Cognito admin events the directory sync could not apply or receive (alarms watch them). */
+  readonly directorySyncDeadLetters: readonly sqs.IQueue[];
   /**
    * Every log group of the stack (the functions' and Cognito's user-auth events), for the
    * data-protection policy.
@@ -141,9 +160,21 @@ export class IdentityStack extends Stack {
       projectRoot,
     });
     this.jwksJson = jwks.jwksJson;
+    const writers = new OwnerDirectoryWriters(this, 'OwnerDirectory', {
+      userPool: this.userPool,
+      vpc: props.network.vpc,
+      subnets: props.network.computeSubnets,
+      apiKeysTable: props.data.table(apiKeysTable),
+      dataKey: props.data.keys.dataKey,
+      logsKey: props.logsKey,
+      logRetention,
+    });
+    this.directorySyncDeadLetters = [writers.deadLetters, writers.deliveryDeadLetters];
     this.functions = {
       jwksResolver: jwks.resolver,
       ...(this.pool.preSignUp ? { preSignUp: this.pool.preSignUp } : {}),
+      preTokenGeneration: writers.preTokenGeneration,
+      directorySync: writers.directorySync,
     };
     this.logGroups = Object.values(this.functions).map((fn) => fn.logGroup);
     this.allowedClientIds = [
@@ -156,6 +187,8 @@ export class IdentityStack extends Stack {
       [VERIFIER_ENV.issuer]: this.issuer,
       [VERIFIER_ENV.jwks]: this.jwksJson,
       [VERIFIER_ENV.clientIds]: Fn.join(',', [...this.allowedClientIds]),
+      // A token living longer than the clients issue them is refused (issue 17).
+      [VERIFIER_ENV.maxLifetimeSeconds]: String(TOKEN_VALIDITY.toSeconds()),
     };
 
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });

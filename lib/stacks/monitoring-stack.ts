@@ -46,6 +46,7 @@ export class MonitoringStack extends Stack {
         function: api.functions.auditArchiver!.function,
         deadLetterQueue: api.auditDeadLetters,
       },
+      directorySyncDeadLetters: identity.directorySyncDeadLetters,
       loadBalancer: api.edge.loadBalancer,
       webAcl: { name: webAclName(config.name) },
       protectedLogGroups: [

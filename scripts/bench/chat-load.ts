@@ -168,7 +168,13 @@ export async function benchChatLoad(
       sub: randomUUID(),
       email: `bench-${index}@example.com`,
       groups: ['user'],
+      enabled: true,
+      validAfter: 0,
     }));
+    // Tokens are judged on the owner directory: the users "signed in" (as the pre-token trigger records them).
+    for (const user of users) {
+      await base.owners.record(user.sub, { groups: user.groups, status: 'active', at: new Date() });
+    }
     const tokens = users.map((user) => issuer.mintAccessToken(user));
 
     /** One worker's state: its conversation and the turn within it. */

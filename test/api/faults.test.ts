@@ -609,10 +609,12 @@ describe('faults', () => {
 
       expect(retried.statusCode, retried.body).toBe(200);
       expect(await conversationItems(ada.sub)).toEqual([]);
-      const keys = (await scanAll(api.dynamo, api.tables.apiKeys)).filter(
-        (i) => i.owner?.S === ada.sub || i.pk?.S === `OWNER#${ada.sub}`,
-      );
+      const keys = (await scanAll(api.dynamo, api.tables.apiKeys)).filter((i) => i.owner?.S === ada.sub);
       expect(keys).toEqual([]);
+      // Only the directory tombstone stays: erased, no groups (it refuses the old session).
+      expect(
+        (await scanAll(api.dynamo, api.tables.apiKeys)).filter((i) => i.pk?.S === `OWNER#${ada.sub}`),
+      ).toEqual([expect.objectContaining({ status: { S: 'erased' }, groups: { S: '[]' } })]);
       expect(
         (await scanAll(api.dynamo, api.tables.limits)).filter((i) => i.pk?.S === `USER#${ada.sub}`),
       ).toEqual([]);

@@ -8,7 +8,7 @@
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GROUPS } from '../../lambda/auth/permissions';
 import { forge, mint, userAccessClaims } from '../support/tokens';
 import {
@@ -27,13 +27,22 @@ const SEED = 20_260_501;
 const DECLARED = new Set([200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429]);
 
 let api: Api;
-/** Credentials of the fuzz users, minted once (signing is the slow part). */
+/** Credentials of the fuzz users, minted before each test (see signInFuzzUsers). */
 let credentials: string[];
 
-beforeAll(async () => {
-  api = await startApi();
+/**
+ * Signs the fuzz users in (again): fresh tokens, and the directory learns their groups. A
+ * history run may have erased some of them, which revokes every token issued before.
+ */
+async function signInFuzzUsers(): Promise<void> {
+  // A token issued in the second of an erasure is revoked with it (iat has whole seconds).
+  await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
   const now = Math.floor(Date.now() / 1000);
-  const claims = (sub: string, groups: string[]) => userAccessClaims({ sub, groups, nowSeconds: now });
+  const claims = (sub: string, groups: string[]) => {
+    // The fuzz users signed in: the directory knows them with the groups their tokens carry.
+    api.signIns.set(sub, groups);
+    return userAccessClaims({ sub, groups, nowSeconds: now });
+  };
   credentials = [
     ...['user', 'developer', 'admin', 'auditor', 'operator'].map(
       (group, i) => `Bearer ${mint(claims(`fuzz-${group}-${i}`, [group]), api.signingKey)}`,
@@ -45,7 +54,12 @@ beforeAll(async () => {
     `Bearer ${forge.hs256WithPublicKey(claims('fuzz-admin-2', ['admin']), api.signingKey)}`,
     `Bearer ${forge.tamperPayload(mint(claims('fuzz-user-0', ['user']), api.signingKey), { 'cognito:groups': ['admin'] })}`,
   ];
+}
+
+beforeAll(async () => {
+  api = await startApi();
 });
+beforeEach(signInFuzzUsers);
 afterAll(async () => {
   await api?.stop();
 });

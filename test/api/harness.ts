@@ -20,7 +20,7 @@ import { composeServices, type Services } from '../../lambda/app/services';
 import { createEventIdGenerator } from '../../lambda/audit/event';
 import { createDynamoAuditWriter, failClosed } from '../../lambda/audit/writer';
 import { DynamoDbApiKeyStore } from '../../lambda/auth/api-key-store-dynamodb';
-import { cachedOwnerDirectory } from '../../lambda/auth/api-keys';
+import { cachedOwnerDirectory, type OwnerDirectory, syncOwner } from '../../lambda/auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
 import type { Clock } from '../../lambda/chat/ports';
@@ -158,6 +158,8 @@ export interface Api {
   };
   readonly faults: FaultPlan;
   readonly signingKey: SigningKey;
+  /** Users whose next token the directory learns of, as the pre-token-generation trigger records them (see userToken). */
+  readonly signIns: Map<string, readonly string[]>;
   /** Moves the functions' clock forward (settings cache, rate buckets). */
   advance(ms: number): void;
   /** The functions' clock. */
@@ -259,6 +261,25 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
       errorLog.push(JSON.parse(JSON.stringify({ message, attributes })) as RecordedLog);
     },
   };
+  /**
+   * Users who "signed in": {@link userToken} records them here, and the first directory read
+   * writes them to the DynamoDB directory as the pre-token-generation trigger would have done
+   * before Cognito issued their token. A token for anyone else is an unknown subject (401).
+   */
+  const signIns = new Map<string, readonly string[]>();
+  const recorded = new Map<string, Promise<unknown>>();
+  const signedInDirectory = (inner: DynamoDbOwnerDirectory): OwnerDirectory => ({
+    async lookup(sub) {
+      const groups = signIns.get(sub);
+      if (groups !== undefined) {
+        // Taken synchronously, so concurrent first requests all wait for the one write.
+        signIns.delete(sub);
+        recorded.set(sub, syncOwner(inner, sub, { groups, status: 'active', issuingToken: true }));
+      }
+      await recorded.get(sub);
+      return inner.lookup(sub);
+    },
+  });
 
   /** What createAwsCommon builds for one function. */
   const common = () => {
@@ -272,6 +293,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
     const apiKeyStore = new DynamoDbApiKeyStore(dynamo, tables.apiKeys);
     const owners = new DynamoDbOwnerDirectory(dynamo, tables.apiKeys);
+    const cachedOwners = cachedOwnerDirectory(signedInDirectory(owners), { ttlMs: 30_000 });
     return {
       audit,
       log,
@@ -279,7 +301,8 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
       owners,
       claimCheck: {
         verifier,
-        apiKeys: { store: apiKeyStore, owners: cachedOwnerDirectory(owners, { ttlMs: 30_000 }) },
+        owners: cachedOwners,
+        apiKeys: { store: apiKeyStore, owners: cachedOwners },
         onDecision: auditDecisions(audit, count),
       },
     };
@@ -331,7 +354,6 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
       audit: keysCommon.audit,
       log: keysCommon.log,
       store: keysCommon.apiKeyStore,
-      owners: keysCommon.owners,
     }),
     admin: newAdmin(adminCommon),
   };
@@ -351,6 +373,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     tables,
     faults,
     signingKey,
+    signIns,
     chatServices,
     metrics,
     errorLog,
@@ -367,8 +390,13 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
   };
 }
 
-/** A Cognito user's access token, signed with the test key. */
-export function userToken(api: Pick<Api, 'signingKey'>, sub: string, groups: string[] = ['user']): string {
+/** A Cognito user's access token, signed with the test key, after a "sign-in" that records the user's groups. */
+export function userToken(
+  api: Pick<Api, 'signingKey' | 'signIns'>,
+  sub: string,
+  groups: string[] = ['user'],
+): string {
+  api.signIns.set(sub, groups);
   return mint(userAccessClaims({ sub, groups }), api.signingKey);
 }
 

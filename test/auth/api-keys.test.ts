@@ -5,15 +5,18 @@ import {
   API_KEY_PATTERN,
   type ApiKeyDeps,
   authenticateApiKey,
-  cachedOwnerDirectory,
   createApiKey,
   hashApiKey,
-  InMemoryOwnerDirectory,
   KEY_ID_PATTERN,
   listApiKeys,
   MAX_KEYS_PER_OWNER,
   revokeApiKey,
 } from '../../lambda/auth/api-keys';
+import {
+  cachedOwnerDirectory,
+  InMemoryOwnerDirectory,
+  ownerCacheSecondsFrom,
+} from '../../lambda/auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { type Group, permissionsForGroups } from '../../lambda/auth/permissions';
 import type { Principal } from '../../lambda/auth/principal';
@@ -187,7 +190,7 @@ describe('creating keys', () => {
 });
 
 describe('erasing an owner', () => {
-  it("deletes every key of the owner and the owner's directory item, and nobody else's", async () => {
+  it("deletes every key of the owner, tombstones the owner's directory item, and touches nobody else's", async () => {
     // Prepare
     const alice = userPrincipal('alice', ['user']);
     const bob = userPrincipal('bob', ['user']);
@@ -196,16 +199,24 @@ describe('erasing an owner', () => {
     await revokeApiKey(second.summary.keyId, alice, deps());
     const bobs = await createApiKey({ name: 'b1', permissions: ['chat:read'] }, bob, deps());
     const directory = new DynamoDbOwnerDirectory(dynamo.client, tableName);
-    await directory.record('alice', ['user'], true, new Date(clock));
+    await directory.record('alice', { groups: ['user'], status: 'active', at: new Date(clock) });
 
     // Act
     const erased = await store.eraseOwner('alice');
+    await store.revokeOwner('alice');
 
     // Assess
     expect(erased).toBe(2);
     expect(await listApiKeys(alice, deps())).toEqual([]);
     expect((await callWithKey(first.key)).response.statusCode).toBe(401);
-    expect(await directory.currentGroups({ sub: 'alice' })).toBeNull();
+    expect(await directory.lookup('alice')).toEqual({
+      groups: [],
+      status: 'erased',
+      validAfter: expect.any(Number),
+    });
+    expect((await directory.lookup('alice'))!.validAfter).toBeGreaterThanOrEqual(
+      Math.floor(Date.now() / 1000),
+    );
     expect((await listApiKeys(bob, deps())).map((k) => k.keyId)).toEqual([bobs.summary.keyId]);
     expect(await store.eraseOwner('alice')).toBe(0);
   });
@@ -242,7 +253,8 @@ describe('listing and revoking', () => {
     const { response, decisions } = await callWithKey(key);
 
     // Assess
-    expect(revoked.revokedAt).toBe('2026-01-10T12:00:00.000Z');
+    expect(revoked.summary.revokedAt).toBe('2026-01-10T12:00:00.000Z');
+    expect(revoked.newlyRevoked).toBe(true);
     expect(response.statusCode).toBe(401);
     expect(decisions).toEqual([
       expect.objectContaining({ outcome: 'failure', reason: 'api_key_revoked', source: 'api-key' }),
@@ -394,20 +406,54 @@ describe('owner directory cache', () => {
   it('serves a cached answer within the TTL and a fresh one after', async () => {
     // Prepare
     let time = 0;
-    const inner = new InMemoryOwnerDirectory(new Map([['alice', ['admin']]]));
+    const inner = new InMemoryOwnerDirectory();
+    inner.set('alice', ['admin']);
     const cached = cachedOwnerDirectory(inner, { ttlMs: 30_000, now: () => time });
-    const owner = { sub: 'alice', username: 'alice' };
-    await cached.currentGroups(owner);
+    await cached.lookup('alice');
     inner.set('alice', ['user']);
 
     // Act
     time = 29_000;
-    const withinTtl = await cached.currentGroups(owner);
+    const withinTtl = await cached.lookup('alice');
     time = 31_000;
-    const afterTtl = await cached.currentGroups(owner);
+    const afterTtl = await cached.lookup('alice');
 
     // Assess
-    expect(withinTtl).toEqual(['admin']);
-    expect(afterTtl).toEqual(['user']);
+    expect(withinTtl?.groups).toEqual(['admin']);
+    expect(afterTtl?.groups).toEqual(['user']);
   });
+
+  it('reads again for a token issued after the cached read (a fresh sign-in wrote the directory)', async () => {
+    // Prepare
+    let time = 1_000;
+    const inner = new InMemoryOwnerDirectory();
+    inner.set('alice', ['user']);
+    const cached = cachedOwnerDirectory(inner, { ttlMs: 30_000, now: () => time });
+    await cached.lookup('alice');
+    inner.set('alice', ['admin']);
+
+    // Act
+    time = 2_000;
+    const olderToken = await cached.lookup('alice', { freshAfterMs: 500 });
+    const newerToken = await cached.lookup('alice', { freshAfterMs: 1_500 });
+
+    // Assess
+    expect(olderToken?.groups).toEqual(['user']);
+    expect(newerToken?.groups).toEqual(['admin']);
+  });
+
+  it.each([
+    ['', 30],
+    ['0', 0],
+    ['60', 60],
+  ])('OWNER_CACHE_SECONDS=%j is %i s', (raw, seconds) => {
+    expect(ownerCacheSecondsFrom({ OWNER_CACHE_SECONDS: raw })).toBe(seconds);
+  });
+
+  it.each(['61', '-1', '1.5', 'soon'])(
+    'refuses OWNER_CACHE_SECONDS=%j (over the promised bound or not a number)',
+    (raw) => {
+      expect(() => ownerCacheSecondsFrom({ OWNER_CACHE_SECONDS: raw })).toThrow(/OWNER_CACHE_SECONDS/);
+    },
+  );
 });

@@ -22,7 +22,8 @@ import {
   InitiateAuthCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CognitoOwnerDirectory } from '../../lambda/auth/owner-directory-cognito';
+import { readCognitoUser } from '../../lambda/auth/owner-directory-cognito';
+import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { GROUP_PRECEDENCE, GROUPS } from '../../lambda/auth/permissions';
 import { principalFromToken } from '../../lambda/auth/principal';
 import {
@@ -30,14 +31,18 @@ import {
   createAccessTokenVerifier,
   TokenRejectedError,
 } from '../../lambda/auth/token-verifier';
+import { apiKeysTable } from '../../lib/data/table-schemas';
 import type { CliDeps, CognitoSender } from '../../scripts/cognito-cli';
 import { main as createAdmin } from '../../scripts/cognito-create-admin';
 import { main as disableUser } from '../../scripts/cognito-disable-user';
 import { main as groupScript } from '../../scripts/cognito-group';
 import { type CognitoLocalHandle, startCognitoLocal } from '../support/cognito-local';
+import { type DynaliteHandle, startDynalite } from '../support/dynalite';
 import { albEvent, protectedHandler } from './harness';
 
 let cognito: CognitoLocalHandle;
+let dynamo: DynaliteHandle;
+let keysTable: string;
 let userPoolId: string;
 let clientId: string;
 let jwks: unknown;
@@ -46,6 +51,8 @@ const PASSWORD = 'Correct-Horse-Battery-9';
 
 beforeAll(async () => {
   cognito = await startCognitoLocal();
+  dynamo = await startDynalite();
+  keysTable = (await dynamo.createTables([apiKeysTable]))[apiKeysTable.id]!;
   const pool = await cognito.client.send(
     new CreateUserPoolCommand({ PoolName: 'omnichat-test', UsernameAttributes: ['email'] }),
   );
@@ -55,6 +62,9 @@ beforeAll(async () => {
       UserPoolId: userPoolId,
       ClientName: 'cli',
       ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH'],
+      // As the stack's clients: 1 h access tokens (the verifier refuses longer-lived ones).
+      AccessTokenValidity: 60,
+      TokenValidityUnits: { AccessToken: 'minutes' },
     }),
   );
   clientId = client.UserPoolClient!.ClientId!;
@@ -77,6 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cognito?.stop();
+  await dynamo?.stop();
 });
 
 async function createUser(email: string, groups: string[] = []): Promise<void> {
@@ -100,7 +111,7 @@ async function createUser(email: string, groups: string[] = []): Promise<void> {
     }),
   );
   for (const group of groups)
-    await groupScript(['add', '--user', email, '--group', group, ...poolArgs()], quietDeps().deps);
+    await groupScript(['add', '--user', email, '--group', group, ...changeArgs()], quietDeps().deps);
 }
 
 async function signIn(email: string, password = PASSWORD) {
@@ -114,12 +125,22 @@ async function signIn(email: string, password = PASSWORD) {
 }
 
 const poolArgs = () => ['--user-pool-id', userPoolId, '--region', 'local', '--endpoint', cognito.endpoint];
+/** The scripts that change a user also write the owner directory. */
+const changeArgs = () => [
+  ...poolArgs(),
+  '--api-keys-table',
+  keysTable,
+  '--dynamodb-endpoint',
+  dynamo.endpoint,
+];
+const directory = () => new DynamoDbOwnerDirectory(dynamo.client, keysTable);
 
 function quietDeps(wrap: (sender: CognitoSender) => CognitoSender = (sender) => sender) {
   const out: string[] = [];
   const err: string[] = [];
   const deps: CliDeps = {
     createClient: () => wrap(cognito.client as unknown as CognitoSender),
+    createDynamo: () => dynamo.client,
     stdout: (line) => out.push(line),
     stderr: (line) => err.push(line),
   };
@@ -213,29 +234,28 @@ describe('tokens issued by cognito-local', () => {
   });
 });
 
-describe('owner directory on cognito-local', () => {
-  it('reads current groups, and answers null for disabled, unknown or re-created users', async () => {
+describe('reading a user from cognito-local (what the scripts write to the directory)', () => {
+  it('reads sub, current groups and enabled state, and null for an unknown user', async () => {
     // Prepare
     await createUser('owner@example.com', ['operator', 'auditor']);
     const user = await cognito.client.send(
       new AdminGetUserCommand({ UserPoolId: userPoolId, Username: 'owner@example.com' }),
     );
     const sub = user.UserAttributes!.find((attribute) => attribute.Name === 'sub')!.Value!;
-    const username = user.Username!;
-    const directory = new CognitoOwnerDirectory(userPoolId, () => cognito.client);
 
     // Act
-    const groups = await directory.currentGroups({ sub, username });
-    const otherSub = await directory.currentGroups({ sub: 'not-the-same-person', username });
-    const unknown = await directory.currentGroups({ sub, username: 'nobody@example.com' });
-    await disableUser(['--user', 'owner@example.com', ...poolArgs()], quietDeps().deps);
-    const disabled = await directory.currentGroups({ sub, username });
+    const state = await readCognitoUser(cognito.client, userPoolId, 'owner@example.com');
+    const unknown = await readCognitoUser(cognito.client, userPoolId, 'nobody@example.com');
+    await disableUser(['--user', 'owner@example.com', ...changeArgs()], quietDeps().deps);
+    const disabled = await readCognitoUser(cognito.client, userPoolId, 'owner@example.com');
 
     // Assess
-    expect([...(groups ?? [])].sort()).toEqual(['auditor', 'operator']);
-    expect(otherSub).toBeNull();
+    expect(state?.sub).toBe(sub);
+    expect([...(state?.groups ?? [])].sort()).toEqual(['auditor', 'operator']);
+    expect(state?.enabled).toBe(true);
     expect(unknown).toBeNull();
-    expect(disabled).toBeNull();
+    expect(disabled?.enabled).toBe(false);
+    expect(await directory().lookup(sub)).toMatchObject({ status: 'disabled' });
   });
 });
 
@@ -288,11 +308,11 @@ describe('operator scripts on cognito-local', () => {
 
     // Act
     const added = await groupScript(
-      ['add', '--user', 'mover@example.com', '--group', 'auditor', ...poolArgs()],
+      ['add', '--user', 'mover@example.com', '--group', 'auditor', ...changeArgs()],
       deps,
     );
     const removed = await groupScript(
-      ['remove', '--user', 'mover@example.com', '--group', 'user', ...poolArgs()],
+      ['remove', '--user', 'mover@example.com', '--group', 'user', ...changeArgs()],
       deps,
     );
     const { AuthenticationResult: tokens } = await signIn('mover@example.com');
@@ -301,8 +321,13 @@ describe('operator scripts on cognito-local', () => {
     expect([added, removed]).toEqual([0, 0]);
     expect(out).toEqual([
       'Added mover@example.com to group auditor.',
+      'Directory: mover@example.com now holds auditor, user.',
       'Removed mover@example.com from group user.',
+      'Directory: mover@example.com now holds auditor; tokens and sessions issued before now are revoked.',
     ]);
+    const sub = (await readCognitoUser(cognito.client, userPoolId, 'mover@example.com'))!.sub;
+    expect(await directory().lookup(sub)).toMatchObject({ groups: ['auditor'], status: 'active' });
+    expect((await directory().lookup(sub))!.validAfter).toBeGreaterThan(0);
     const principal = principalFromToken(verifier.verify(tokens!.AccessToken!));
     expect(principal.groups).toEqual(['auditor']);
     expect(principal.permissions.has('chat:write')).toBe(false);
@@ -324,12 +349,18 @@ describe('operator scripts on cognito-local', () => {
     }));
 
     // Act
-    const code = await disableUser(['--user', 'leaver@example.com', ...poolArgs()], deps);
+    const code = await disableUser(['--user', 'leaver@example.com', ...changeArgs()], deps);
 
     // Assess
     expect(code).toBe(0);
     expect(signOuts).toEqual([{ UserPoolId: userPoolId, Username: 'leaver@example.com' }]);
-    expect(out).toEqual(['Disabled leaver@example.com.', 'Signed leaver@example.com out of every session.']);
+    expect(out).toEqual([
+      'Disabled leaver@example.com.',
+      'Directory: leaver@example.com is disabled; every token, session and API key is refused.',
+      'Signed leaver@example.com out of every session.',
+    ]);
+    const sub = (await readCognitoUser(cognito.client, userPoolId, 'leaver@example.com'))!.sub;
+    expect(await directory().lookup(sub)).toMatchObject({ groups: ['user'], status: 'disabled' });
     const user = await cognito.client.send(
       new AdminGetUserCommand({ UserPoolId: userPoolId, Username: 'leaver@example.com' }),
     );
@@ -342,7 +373,7 @@ describe('operator scripts on cognito-local', () => {
     const { deps, err } = quietDeps();
 
     // Act (the real emulator refuses AdminUserGlobalSignOut)
-    const code = await disableUser(['--user', 'half@example.com', ...poolArgs()], deps);
+    const code = await disableUser(['--user', 'half@example.com', ...changeArgs()], deps);
 
     // Assess
     expect(code).toBe(1);

@@ -22,6 +22,7 @@ function recordingDeps() {
 }
 
 const pool = ['--user-pool-id', 'eu-west-1_AbCdEf123', '--region', 'eu-west-1'];
+const table = ['--api-keys-table', 'omnichat-dev-data-ApiKeys'];
 const scripts: [string, Main][] = [
   ['cognito-create-admin', createAdmin],
   ['cognito-group', groupScript],
@@ -85,6 +86,34 @@ describe('operator scripts: bad arguments exit 2 with a clear error', () => {
       /not a URL/,
     ],
     ['disable-user without --user', disableUser, [...pool], /--user is required/],
+    [
+      'disable-user without the directory table',
+      disableUser,
+      ['--user', 'a', ...pool],
+      /--api-keys-table is required/,
+    ],
+    [
+      'group without the directory table',
+      groupScript,
+      ['add', '--user', 'a', '--group', 'user', ...pool],
+      /--api-keys-table is required/,
+    ],
+    [
+      'a remote plain-http DynamoDB endpoint',
+      groupScript,
+      [
+        'add',
+        '--user',
+        'a',
+        '--group',
+        'user',
+        ...pool,
+        ...table,
+        '--dynamodb-endpoint',
+        'http://db.example.com',
+      ],
+      /--dynamodb-endpoint: must be https/,
+    ],
     ['a user with whitespace', disableUser, ['--user', 'a b', ...pool], /--user: not a user name/],
     ['group without an action', groupScript, ['--user', 'a', '--group', 'admin', ...pool], /add or remove/],
     [

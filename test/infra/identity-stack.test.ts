@@ -106,9 +106,12 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
     const signUp = config.identity.selfSignUp;
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: !signUp.enabled },
-      LambdaConfig: signUp.enabled
-        ? { PreSignUp: { 'Fn::GetAtt': [Match.stringLikeRegexp('PreSignUpFunction'), 'Arn'] } }
-        : Match.absent(),
+      // The pre-token-generation trigger is always there (test/infra/owner-directory.test.ts).
+      LambdaConfig: Match.objectLike({
+        PreSignUp: signUp.enabled
+          ? { 'Fn::GetAtt': [Match.stringLikeRegexp('PreSignUpFunction'), 'Arn'] }
+          : Match.absent(),
+      }),
     });
     if (signUp.enabled) {
       template.hasResourceProperties('AWS::Lambda::Function', {
@@ -334,7 +337,9 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
 
     // Assess
     expect(Object.keys(identity.functions).sort()).toEqual(
-      config.identity.selfSignUp.enabled ? ['jwksResolver', 'preSignUp'] : ['jwksResolver'],
+      config.identity.selfSignUp.enabled
+        ? ['directorySync', 'jwksResolver', 'preSignUp', 'preTokenGeneration']
+        : ['directorySync', 'jwksResolver', 'preTokenGeneration'],
     );
     expect(
       Object.values(identity.functions)
@@ -345,8 +350,13 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
     expect(identity.functions.jwksResolver!.timeout.toSeconds()).toBe(60);
   });
 
-  it('gives its functions no permission beyond their own logs and traces', () => {
-    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy');
+  it('gives its control-plane functions no permission beyond their own logs and traces', () => {
+    // The owner-directory writers have their own, tested grants (test/infra/owner-directory.test.ts).
+    const policies = Object.values(resources).filter(
+      (r) =>
+        r.Type === 'AWS::IAM::ManagedPolicy' &&
+        String((r.Properties as { Description?: string }).Description).endsWith('own logs and traces only'),
+    );
     expect(policies).toHaveLength(config.identity.selfSignUp.enabled ? 2 : 1);
     for (const policy of policies) {
       const statements = (
@@ -388,7 +398,12 @@ describe.each(ENV_NAMES)('identity stack of %s', (envName) => {
     expect(attribute).toBe('Jwks');
     expect(JSON.stringify(stack.resolve(stack.issuer))).toContain('cognito-idp.');
     expect(stack.allowedClientIds).toHaveLength(2 + config.identity.integrations.length);
-    expect(Object.keys(stack.verifierEnvironment)).toEqual(['AUTH_ISSUER', 'AUTH_JWKS', 'AUTH_CLIENT_IDS']);
+    expect(Object.keys(stack.verifierEnvironment)).toEqual([
+      'AUTH_ISSUER',
+      'AUTH_JWKS',
+      'AUTH_CLIENT_IDS',
+      'AUTH_MAX_TOKEN_SECONDS',
+    ]);
     expect(stack.verifierEnvironment.AUTH_JWKS).toBe(stack.jwksJson);
   });
 });
@@ -400,16 +415,17 @@ describe('identity stack variants', () => {
     identity: { ...base.identity, ...identity },
   });
 
-  it('without self sign-up there is no trigger and only administrators create users', () => {
+  it('without self sign-up there is no sign-up trigger and only administrators create users', () => {
     // Prepare / Act
     const template = Template.fromStack(stageWith(withIdentity({})).identity);
     // Assess
     expect(base.identity.selfSignUp.enabled).toBe(false);
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
-      LambdaConfig: Match.absent(),
+      LambdaConfig: { PreTokenGenerationConfig: Match.anyValue() },
     });
-    template.resourceCountIs('AWS::Lambda::Function', 1); // the JWKS resolver only
+    // The JWKS resolver and the two owner-directory writers.
+    template.resourceCountIs('AWS::Lambda::Function', 3);
   });
 
   it('wires SAML and OIDC providers with the group claim mapped to custom:idp_groups', () => {

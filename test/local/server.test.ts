@@ -18,6 +18,8 @@ let dynamo: DynaliteHandle;
 let server: Server;
 let base: string;
 let issuer: LocalIssuer;
+let shared: ReturnType<typeof composeBase>;
+let targets: LocalTargets;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'omnichat-local-'));
@@ -25,18 +27,25 @@ beforeAll(async () => {
   const names = await dynamo.createTables([apiKeysTable, auditTable]);
   issuer = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
   issuer.createUser('Ada@Example.com', PASSWORD, ['user']);
-  const shared = composeBase({
+  shared = composeBase({
     dynamo: dynamo.client,
     tables: { apiKeys: names[apiKeysTable.id]!, audit: names[auditTable.id]! },
     issuer,
     auditRetentionDays: 7,
   });
-  const keys = keysFunction({ ...shared, store: shared.apiKeyStore, owners: shared.owners });
+  const keys = keysFunction({ ...shared, store: shared.apiKeyStore });
   const unused = (): never => {
     throw new Error('not part of this test');
   };
-  const targets: LocalTargets = { health, keys, chat: unused, history: unused };
-  server = createLocalServer({ targets, issuer, verifier: shared.verifier, loginStylesheet: 'body{}' });
+  targets = { health, keys, chat: unused, history: unused };
+  server = createLocalServer({
+    targets,
+    issuer,
+    verifier: shared.verifier,
+    loginStylesheet: 'body{}',
+    audit: shared.audit,
+    directory: shared.owners,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -57,6 +66,46 @@ async function signIn(email = 'ada@example.com', password = PASSWORD): Promise<R
 }
 
 const cookieOf = (response: Response): string => (response.headers.get('set-cookie') ?? '').split(';')[0]!;
+
+describe('local edge session map', () => {
+  it('holds at most maxSessions sessions: beyond it the oldest is dropped', async () => {
+    // Prepare: a second edge on the same store that keeps two sessions at most.
+    const small = createLocalServer({
+      targets,
+      issuer,
+      verifier: shared.verifier,
+      audit: shared.audit,
+      directory: shared.owners,
+      maxSessions: 2,
+    });
+    await new Promise<void>((resolve) => small.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(small.address() as AddressInfo).port}`;
+    const signInTo = async () =>
+      cookieOf(
+        await fetch(`${url}/login`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: url },
+          body: new URLSearchParams({ email: 'ada@example.com', password: PASSWORD }).toString(),
+        }),
+      );
+    try {
+      // Act
+      const first = await signInTo();
+      const second = await signInTo();
+      const third = await signInTo();
+      const statusWith = async (cookie: string) =>
+        (await fetch(`${url}/api/v1/keys`, { headers: { Cookie: cookie } })).status;
+
+      // Assess
+      expect(await statusWith(first)).toBe(401);
+      expect(await statusWith(second)).toBe(200);
+      expect(await statusWith(third)).toBe(200);
+    } finally {
+      await new Promise((resolve) => small.close(resolve));
+    }
+  }, 30_000);
+});
 
 describe('local edge (the load balancer part of local mode)', () => {
   it('answers the health check without credentials', async () => {
@@ -104,6 +153,8 @@ describe('local edge (the load balancer part of local mode)', () => {
   });
 
   it('passes a valid Bearer token to the function, which verifies it again', async () => {
+    // The sign-in records the user in the owner directory (tokens of unknown subjects are refused).
+    await signIn();
     const [user] = issuer.users();
     const token = issuer.mintAccessToken(user!);
     const response = await fetch(`${base}/api/v1/keys`, { headers: { Authorization: `Bearer ${token}` } });
@@ -158,7 +209,11 @@ describe('local edge (the load balancer part of local mode)', () => {
     expect(page.status).toBe(302);
     expect(page.headers.get('location')).toBe('/login');
     const cookie = cookieOf(await signIn());
-    const out = await fetch(`${base}/logout`, { redirect: 'manual', headers: { Cookie: cookie } });
+    const out = await fetch(`${base}/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Cookie: cookie, Origin: base },
+    });
     expect(out.status).toBe(303);
     expect((await fetch(`${base}/api/v1/keys`, { headers: { Cookie: cookie } })).status).toBe(401);
   });
@@ -195,11 +250,11 @@ describe('local issuer', () => {
     expect(() => issuer.createUser('ADA@example.com', PASSWORD, ['user'])).toThrow(/already exists/);
   });
 
-  it('survives a restart: same key id, same users', () => {
+  it('survives a restart: same key id, same users', async () => {
     const again = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
     expect(again.kid).toBe(issuer.kid);
     expect(again.users()).toEqual(issuer.users());
-    expect(again.authenticate('ada@example.com', PASSWORD)?.email).toBe('ada@example.com');
-    expect(again.authenticate('ada@example.com', `${PASSWORD}x`)).toBeUndefined();
+    expect((await again.authenticate('ada@example.com', PASSWORD))?.email).toBe('ada@example.com');
+    expect(await again.authenticate('ada@example.com', `${PASSWORD}x`)).toBeUndefined();
   });
 });

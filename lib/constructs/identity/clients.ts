@@ -20,7 +20,8 @@ export interface AppClientsProps {
 }
 
 /** Access and id tokens live one hour everywhere; revocation and rotation cut sessions short. */
-const TOKEN_VALIDITY = Duration.hours(1);
+/** Access- and id-token validity of every app client; the verifier refuses longer-lived tokens. */
+export const TOKEN_VALIDITY = Duration.hours(1);
 /** Seconds a rotated refresh token still works, for a client whose response got lost. */
 const ROTATION_GRACE = Duration.seconds(10);
 

@@ -15,6 +15,7 @@ export const RUNBOOKS = [
   'audit-write-failed',
   'audit-tamper',
   'audit-archive-lag',
+  'directory-sync',
 ] as const;
 
 /** A runbook page name (file name without `.md`). */

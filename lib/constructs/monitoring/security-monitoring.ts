@@ -49,6 +49,11 @@ export interface MonitoredUserPool {
 
 /** Properties of {@link SecurityMonitoring}. */
 export interface SecurityMonitoringProps {
+  /**
+   * Cognito admin events the directory sync could not apply: a demotion or disable made in
+   * the console that the owner directory does not know yet. @default none
+   */
+  readonly directorySyncDeadLetters?: readonly sqs.IQueue[];
   /** Environment name, alert recipients and the monitoring section of the config. */
   readonly config: {
     readonly name: string;
@@ -330,6 +335,21 @@ export class SecurityMonitoring extends Construct {
         runbook: 'audit-archive-lag',
         summary:
           'Audit stream records gave up after bounded retries and wait in the dead-letter queue: they are not in the Object Lock archive yet.',
+      });
+    }
+
+    for (const [index, queue] of (props.directorySyncDeadLetters ?? []).entries()) {
+      this.alarm(index === 0 ? 'DirectorySyncDeadLetters' : `DirectorySyncDeadLetters${index + 1}`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: FIVE_MINUTES,
+        }),
+        threshold: 0,
+        severity: 'critical',
+        group: 'security',
+        runbook: 'directory-sync',
+        summary:
+          'A Cognito group change, disable or deletion made outside the operator scripts could not be applied to the owner directory: that user keeps their old rights until their next sign-in or refresh. Re-run the change with the operator scripts.',
       });
     }
 
