@@ -127,6 +127,10 @@ export const FREE_TYPES: Readonly<Record<string, string>> = {
   'AWS::Lambda::Permission': 'no charge',
   'AWS::Lambda::EventSourceMapping':
     'no charge; stream reads by a Lambda trigger are free (the invocations are priced)',
+  'AWS::Lambda::EventInvokeConfig': 'no charge (retry and on-failure settings of async invocations)',
+  // https://aws.amazon.com/eventbridge/pricing/: "AWS management events are ingested by the event
+  // bus for free"; delivery to a target in the same account is not charged (the Lambda is priced).
+  'AWS::Events::Rule': 'no charge for AWS management events on the default bus to a same-account target',
   'AWS::Lambda::Version': 'no charge',
   'AWS::Lambda::Alias': 'no charge',
   'AWS::Cognito::UserPoolGroup': 'no charge',

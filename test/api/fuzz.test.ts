@@ -165,7 +165,7 @@ const messages = fc.oneof(
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
 );
 const modelIds = fc.oneof(
-  fc.constantFrom('anthropic.claude-3-5-haiku-20241022-v1:0', 'amazon.nova-lite-v1:0', ''),
+  fc.constantFrom('eu.anthropic.claude-haiku-4-5-20251001-v1:0', 'eu.amazon.nova-lite-v1:0', ''),
   text(20),
 );
 const permissionLists = fc.array(
@@ -178,7 +178,10 @@ const permissionLists = fc.array(
 const settingsChanges = fc.oneof(
   fc.record({ maxOutputTokens: fc.integer({ min: 1, max: 4_096 }) }),
   fc.record({
-    defaultModelId: fc.constantFrom('amazon.nova-lite-v1:0', 'anthropic.claude-3-5-haiku-20241022-v1:0'),
+    defaultModelId: fc.constantFrom(
+      'eu.amazon.nova-lite-v1:0',
+      'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+    ),
   }),
   fc.record(
     {
@@ -191,12 +194,12 @@ const settingsChanges = fc.oneof(
         { maxKeys: 2 },
       ),
       enabledModelIds: fc.array(
-        fc.constantFrom('amazon.nova-lite-v1:0', 'anthropic.claude-3-5-haiku-20241022-v1:0', 'x'),
+        fc.constantFrom('eu.amazon.nova-lite-v1:0', 'eu.anthropic.claude-haiku-4-5-20251001-v1:0', 'x'),
         { maxLength: 3 },
       ),
       defaultModelId: fc.constantFrom(
-        'amazon.nova-lite-v1:0',
-        'anthropic.claude-3-5-haiku-20241022-v1:0',
+        'eu.amazon.nova-lite-v1:0',
+        'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
         'x',
       ),
     },

@@ -21,8 +21,8 @@ describe('reserved concurrency', () => {
   });
 
   it.each([
-    ['staging', 48, 148],
-    ['prod', 177, 277],
+    ['staging', 70, 170],
+    ['prod', 199, 299],
   ])('reserves in %s and needs an account quota of the total + 100', (envName, total, quota) => {
     const sum = reservations(envName).reduce((a, b) => a + b, 0);
     expect(sum).toBe(total);
@@ -30,13 +30,13 @@ describe('reserved concurrency', () => {
     expect(requiredAccountConcurrency(total)).toBe(quota);
   });
 
-  it('reservations on in dev would reserve 38 (triggers included); off, none at all', () => {
+  it('reservations on in dev would reserve 60 (Cognito and directory triggers included); off, none at all', () => {
     const stage = stageWith({
       ...configOf('dev'),
       reservedConcurrency: { chat: 10, history: 5, keys: 2, admin: 2, web: 5, health: 2 },
     });
     Template.fromStack(stage.api); // synthesizes the app, which applies the aspects
-    expect(reservedConcurrencyOf(stage).total).toBe(38);
+    expect(reservedConcurrencyOf(stage).total).toBe(60);
     expect(Object.keys(reservedConcurrencyOf(stage).byFunction).some((p) => p.includes('PreSignUp'))).toBe(
       true,
     );

@@ -78,7 +78,7 @@ describe('local service started in-process', () => {
       expect(first.modelLabel).toMatch(/stand-in/i);
       first.issuer.createUser('ada@example.com', PASSWORD, ['admin']);
       const cookie = await signIn(first.url, 'ada@example.com', PASSWORD);
-      const sent = await chat(first.url, cookie, 'Remember this across a restart, please.');
+      const sent = await chat(first.url, cookie, 'Keep this conversation across a restart, please.');
       expect(statSync(join(dir, 'master.key')).mode & 0o777).toBe(0o600);
       await first.close();
       await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
@@ -93,7 +93,7 @@ describe('local service started in-process', () => {
       const stored = await conversation(second.url, again, sent.conversationId);
       expect(stored.status).toBe(200);
       expect(stored.body.messages).toEqual([
-        expect.objectContaining({ role: 'user', text: 'Remember this across a restart, please.' }),
+        expect.objectContaining({ role: 'user', text: 'Keep this conversation across a restart, please.' }),
         expect.objectContaining({ role: 'assistant', text: sent.reply }),
       ]);
     } finally {
