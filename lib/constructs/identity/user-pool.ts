@@ -21,7 +21,7 @@ import { ControlPlaneFunction } from './control-plane-function';
  * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html).
  * The ALB's `JwtValidationConfig.Issuer` and `AUTH_ISSUER` come from {@link issuerUrlOf}; the
  * deploy-time JWKS resolver (lambda/deploy/jwks-resolver.ts) fetches `<ORIGINAL issuer>/.well-known/jwks.json`,
- * and test/infra/identity-stack.test.ts fails if that URL stops being issuerUrlOf()'s. ORIGINAL
+ * and test/infra/issuer-pinned.test.ts fails if that URL stops being issuerUrlOf()'s. ORIGINAL
  * is kept (not the recommended UPDATED) because the resolver reads the ORIGINAL host; moving to
  * UPDATED means changing the resolver first. `npm run verify:deployment` still compares the live
  * pool's OpenID issuer with issuerUrlOf().
