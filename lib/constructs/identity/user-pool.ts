@@ -13,21 +13,32 @@ import {
 import { ControlPlaneFunction } from './control-plane-function';
 
 /**
- * The issuer type this stack assumes. `ORIGINAL` issues `iss` = `https://cognito-idp.<region>.amazonaws.com/<pool>`,
- * `UPDATED` issues `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`
- * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html,
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-issuerconfiguration.html).
- * The ALB's `JwtValidationConfig.Issuer`, `AUTH_ISSUER` and the deploy-time JWKS resolver
- * (lambda/deploy/jwks-resolver.ts, which reads the ORIGINAL host) all derive from
- * {@link issuerUrlOf}. The template does not set `IssuerConfiguration` (cfn-lint 1.51 rejects
- * the property, see the constructor), so `npm run verify:deployment` compares the live pool's
- * OpenID issuer with issuerUrlOf() after every deployment instead.
+ * The user pool's issuer type, set explicitly as `IssuerConfiguration.Type` on the template
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-issuerconfiguration.html:
+ * `Type`, allowed values ORIGINAL | UPDATED, update requires no interruption). `ORIGINAL` issues
+ * `iss` = `https://cognito-idp.<region>.amazonaws.com/<pool>`, `UPDATED` issues
+ * `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>`
+ * (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html).
+ * The ALB's `JwtValidationConfig.Issuer` and `AUTH_ISSUER` come from {@link issuerUrlOf}; the
+ * deploy-time JWKS resolver (lambda/deploy/jwks-resolver.ts) fetches `<ORIGINAL issuer>/.well-known/jwks.json`,
+ * and test/infra/issuer-pinned.test.ts fails if that URL stops being issuerUrlOf()'s. ORIGINAL
+ * is kept (not the recommended UPDATED) because the resolver reads the ORIGINAL host; moving to
+ * UPDATED means changing the resolver first. `npm run verify:deployment` still compares the live
+ * pool's OpenID issuer with issuerUrlOf().
  */
-export const USER_POOL_ISSUER_TYPE = 'ORIGINAL';
+export const USER_POOL_ISSUER_TYPE: IssuerType = 'ORIGINAL';
 
-/** The `iss` of tokens of a pool with {@link USER_POOL_ISSUER_TYPE}. */
-export function issuerUrlOf(region: string, userPoolId: string): string {
-  return `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`;
+/** `IssuerConfiguration.Type` values CloudFormation documents. */
+export type IssuerType = 'ORIGINAL' | 'UPDATED';
+
+/** The `iss` of tokens of a pool with the given issuer type (default {@link USER_POOL_ISSUER_TYPE}). */
+export function issuerUrlOf(
+  region: string,
+  userPoolId: string,
+  type: IssuerType = USER_POOL_ISSUER_TYPE,
+): string {
+  const host = type === 'UPDATED' ? 'issuer-cognito-idp' : 'cognito-idp';
+  return `https://${host}.${region}.amazonaws.com/${userPoolId}`;
 }
 
 /** Name of the custom attribute that receives an external IdP's group claim. */
@@ -174,10 +185,13 @@ export class SecureUserPool extends Construct {
       removalPolicy,
     });
 
-    // Not set as `IssuerConfiguration` on the template: CloudFormation documents the property,
-    // but cfn-lint 1.51's schema rejects it (E3002) and the gate accepts no lint error. The
-    // ORIGINAL issuer is the default for a pool without it, and `npm run verify:deployment`
-    // compares the live pool's OpenID issuer with issuerUrlOf() after every deployment.
+    // Pinned rather than left to Cognito's default, so the issuer every verifier derives from
+    // issuerUrlOf() is the one the pool's tokens carry. cfn-lint 1.51 does not know the property:
+    // the compliance gate extends its schema with exactly the documented shape
+    // (lib/compliance/cfn-lint-schema-extensions.ts) instead of ignoring E3002.
+    (this.userPool.node.defaultChild as cognito.CfnUserPool).issuerConfiguration = {
+      type: USER_POOL_ISSUER_TYPE,
+    };
     // Threat-protection auth events go to S3 with SSE-KMS (lib/constructs/secure-buckets.ts,
     // AuthEventsBucket): a CloudWatch Logs destination "must not be encrypted with AWS KMS"
     // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-logdeliveryconfiguration-cloudwatchlogsconfiguration.html),
