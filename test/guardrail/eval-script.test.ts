@@ -208,12 +208,15 @@ function write(name: string, content: string): string {
 }
 
 describe('on the shared labelled prompt set', () => {
-  it.skipIf(PROMPT_DATA_FILE === undefined)(`meets recall >= 0.85 at FPR <= 0.03 with the prod policy${PROMPT_DATA_NOTE}`, () => {
-    const report = evaluate(
-      parseRows(readFileSync(PROMPT_DATA_FILE as string, 'utf8'), 'dev'),
-      createPolicyEngine(policyOfEnvironment('prod')),
-    );
-    expect(report.recall).toBeGreaterThanOrEqual(0.85);
-    expect(report.falsePositiveRate).toBeLessThanOrEqual(0.03);
-  });
+  it.skipIf(PROMPT_DATA_FILE === undefined)(
+    `meets recall >= 0.85 at FPR <= 0.03 with the prod policy${PROMPT_DATA_NOTE}`,
+    () => {
+      const report = evaluate(
+        parseRows(readFileSync(PROMPT_DATA_FILE as string, 'utf8'), 'dev'),
+        createPolicyEngine(policyOfEnvironment('prod')),
+      );
+      expect(report.recall).toBeGreaterThanOrEqual(0.85);
+      expect(report.falsePositiveRate).toBeLessThanOrEqual(0.03);
+    },
+  );
 });
