@@ -3,6 +3,9 @@
  * typical messages and on 10,000-character adversarial ones built to hit each detector's
  * worst case (long base64, repeated near-miss phrases, homoglyph floods, digit groups, many
  * `@`, spaced letters, long key-like assignments, zero-width splits).
+ *
+ * Samples are CPU time of the process (stats.ts, `cpu` clock), as in the pipeline bench: time
+ * the shared machine's scheduler gives to other processes is not the engine's cost.
  */
 import type { ChatGuard } from '../../lambda/chat/chat-service';
 import { type Summary, sampleSync, summarize } from './stats';
@@ -63,8 +66,8 @@ export function benchGuardrail(guard: ChatGuard, iterations: number): GuardrailB
     ([message, text]): GuardrailBenchRow => ({
       message,
       chars: text.length,
-      inputMs: toMs(sampleSync(() => guard.checkInput(text), iterations, warmup)),
-      outputMs: toMs(sampleSync(() => guard.checkOutput(text, context), iterations, warmup)),
+      inputMs: toMs(sampleSync(() => guard.checkInput(text), iterations, warmup, 'cpu')),
+      outputMs: toMs(sampleSync(() => guard.checkOutput(text, context), iterations, warmup, 'cpu')),
     }),
   );
 }
