@@ -18,6 +18,11 @@
  * Each sample is the process's CPU time (stats.ts, `cpu` clock), not wall time: on the shared
  * 2-core build machine a wall-clock p99 measured mostly how often another engineer's process
  * took the core mid-sample. Garbage collection and JIT work stay in the samples.
+ *
+ * The guard steps cycle through {@link VARIANTS} rotations of the message and the reply: the
+ * engine keeps small content-keyed caches (the last two texts' folded form and bigram index),
+ * and one message sent every iteration would be measured as cache hits, which a stream of
+ * different requests never gets.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -53,6 +58,14 @@ export function typicalMessage(chars: number): string {
   const contact = ' Please send the summary to ada.lovelace@example.com before Friday. ';
   const body = PROSE.repeat(Math.ceil(chars / PROSE.length)).slice(0, Math.max(0, chars - contact.length));
   return `${body}${contact}`.slice(0, chars);
+}
+
+/** Distinct texts each guard step cycles through: more than the engine's two-entry caches hold. */
+export const VARIANTS = 4;
+
+/** `VARIANTS` rotations of `text`: same characters and length, different content. */
+export function rotations(text: string): string[] {
+  return Array.from({ length: VARIANTS }, (_, k) => text.slice(k) + text.slice(0, k));
 }
 
 /** A model reply of `chars` characters (no canary, no PII). */
@@ -136,7 +149,14 @@ export async function benchPipeline(
   for (const chars of PIPELINE_SIZES) {
     const message = typicalMessage(chars);
     const reply = typicalReply(chars);
-    const body = JSON.stringify({ message });
+    const messages = rotations(message);
+    const replies = rotations(reply);
+    const bodies = messages.map((m) => JSON.stringify({ message: m }));
+    let turn = 0;
+    const next = () => {
+      turn = (turn + 1) % VARIANTS;
+      return turn;
+    };
     const canary = guard.newCanary();
     const outputContext = {
       canary,
@@ -151,9 +171,9 @@ export async function benchPipeline(
       if (credential.kind !== 'bearer') throw new Error('bench: no bearer credential');
       return principalFromToken(verifier.verify(credential.token));
     };
-    const validate = () => parseChatBody(JSON.parse(body));
-    const inputCheck = () => guard.checkInput(guard.normalize(message));
-    const outputCheck = () => guard.checkOutput(reply, outputContext);
+    const validate = () => parseChatBody(JSON.parse(bodies[next()] as string));
+    const inputCheck = () => guard.checkInput(guard.normalize(messages[next()] as string));
+    const outputCheck = () => guard.checkOutput(replies[next()] as string, outputContext);
     // The audit step alone: its inputs (principal, findings) are computed once, outside the sample.
     const principal = verify();
     const findings = inputCheck().findings;
@@ -174,9 +194,10 @@ export async function benchPipeline(
     const together = await sampleAsync(
       async () => {
         const who = verify();
-        const input = parseChatBody(JSON.parse(body));
+        const at = next();
+        const input = parseChatBody(JSON.parse(bodies[at] as string));
         const verdict = guard.checkInput(guard.normalize(input.message));
-        const out = guard.checkOutput(reply, outputContext);
+        const out = guard.checkOutput(replies[at] as string, outputContext);
         const box = await cipher.seal(verdict.text, context);
         await cipher.open(box, context);
         buildAuditEvent(
