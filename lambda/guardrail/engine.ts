@@ -13,7 +13,7 @@ import type { GuardrailDecision } from '../audit/event';
 import type { ChatGuard, GuardVerdict } from '../chat/chat-service';
 import { detectInjection, type InjectionOptions } from './injection';
 import { containsCanary, formatCanary, leaksSystemPrompt } from './leakage';
-import { type DetectionViews, detectionViews, lettersOnly, normalizeText } from './normalize';
+import { type DetectionViews, detectionViews, foldedViews, lettersOnly, normalizeText } from './normalize';
 import { findPii, type PiiType, piiMask } from './pii';
 import type { FindingAction, LocalGuardrailPolicy } from './policy';
 import { findSecrets, SECRET_MASK } from './secrets';
@@ -141,7 +141,7 @@ export function createPolicyEngine(
   });
   const piiTypes = Object.keys(policy.piiActions) as PiiType[];
 
-  const checkWords = (views: DetectionViews, verdict: VerdictBuilder): void => {
+  const checkWords = (views: Pick<DetectionViews, 'folded' | 'squashed'>, verdict: VerdictBuilder): void => {
     for (const word of blockedWords) {
       if (containsWord(views.folded, word)) {
         verdict.record('word.blocked', 'WORD', 'block');
@@ -208,8 +208,8 @@ export function createPolicyEngine(
       if (leaksSystemPrompt(normalized, context.systemPrompt)) {
         verdict.record('output.system_prompt', 'LEAKAGE', 'block');
       }
-      // The views only serve the blocked-word check: with no blocked words, skip building them.
-      if (blockedWords.length > 0) checkWords(detectionViews(normalized), verdict);
+      // The folded views only serve the blocked-word check: with no blocked words, skip building them.
+      if (blockedWords.length > 0) checkWords(foldedViews(normalized), verdict);
       for (const s of findSecrets(normalized)) {
         verdict.mask(`secret.${s.kind}`, 'SECRET', { start: s.start, end: s.end, replacement: SECRET_MASK });
       }

@@ -552,7 +552,7 @@ function normalizeForRescan(text: string): string {
 const DEFAULT_PARTIAL = 0.5;
 
 /** Fewest words on which the classifier may block without heuristic support. */
-export const CLASSIFIER_MIN_WORDS = 4;
+export const CLASSIFIER_MIN_WORDS = 7;
 
 /** True when `text` has at least `min` runs of letters or digits (stops counting at `min`). */
 export function wordCountAtLeast(text: string, min: number): boolean {
@@ -602,9 +602,12 @@ export function detectInjection(
   const partial = options.partialHeuristic ?? DEFAULT_PARTIAL;
 
   const byHeuristics = heuristicScore >= ATTACK_SCORE;
-  // Alone, the classifier needs a few words to go on: on two or three it fires on little
-  // more than function words ("and this", "and now?"), and a short injection that says
-  // anything specific is caught by the heuristics, which still decide at any length.
+  // Alone, the classifier needs a sentence to go on: on a few words it fires on little more
+  // than function words ("and this", "and now?", "Remember this for later, please."), and a
+  // short injection that says anything specific is caught by the heuristics, which still
+  // decide at any length. Seven words, not four: leave-one-source-out figures, dev figures and
+  // the trained model are identical either way (no attack in the labelled sets is caught by
+  // the classifier alone on four to six words), and the shorter cut blocked such requests.
   const byClassifier =
     probability !== undefined &&
     (((probability >= alone || (heuristicScore > 0 && probability >= threshold)) &&

@@ -182,11 +182,35 @@ const CHAR_CLASS = (() => {
 const isTokenChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] !== 0;
 const isHexChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] === 2;
 /**
- * Native-regex prefilters of the scans below (no lookaround, one class repeated a fixed
- * number of times): ordinary prose has neither, and the scans are skipped.
+ * Prefilter of the scans below, in one table-driven pass (exported for the equivalence test): whether the text holds a run of
+ * {@link MIN_BASE64} base64/base64url characters (a possible encoded secret) and whether it
+ * holds {@link MIN_SPACED} token characters each followed by one space (a possible
+ * spelled-out one). Ordinary prose has neither, and the scans are skipped. (The regexes
+ * `/[A-Za-z0-9+/_-]{24}/` and `/(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/` said the same
+ * but retried at every position: on 10k characters of prose they cost more than the scans.)
  */
-const MAY_BE_SPACED_OUT = /(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/;
-const MAY_BE_ENCODED = /[A-Za-z0-9+/_-]{24}/;
+export function mayHideSecrets(text: string): { encoded: boolean; spaced: boolean } {
+  let encoded = false;
+  let spaced = false;
+  let run = 0; // base64 characters in a row (`=` and `:` end a run, as in the old prefilter)
+  let chain = 0; // token characters in a row, each one space after the previous
+  let lastTokenAt = -2;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || CHAR_CLASS[c] === 0) {
+      run = 0;
+      continue;
+    }
+    if (c === 61 || c === 58) run = 0;
+    else if (++run >= MIN_BASE64) encoded = true;
+    chain = lastTokenAt === i - 2 && text.charCodeAt(i - 1) === 32 ? chain + 1 : 1;
+    lastTokenAt = i;
+    if (chain >= MIN_SPACED) spaced = true;
+    if (encoded && spaced) break;
+  }
+  return { encoded, spaced };
+}
 
 /** Fewest single characters of a spelled-out secret, and of a base64 or hex run. */
 const MIN_SPACED = 16;
@@ -291,13 +315,14 @@ function findHiddenSecrets(text: string, add: (kind: SecretKind, start: number, 
     spans.push([start, end]);
     length += value.length + 1;
   };
-  if (MAY_BE_SPACED_OUT.test(text)) {
+  const may = mayHideSecrets(text);
+  if (may.spaced) {
     for (const [start, end] of spacedOutRuns(text)) {
       if (budget <= 0) break;
       collect(text.slice(start, end).replace(/ /g, ''), start, end);
     }
   }
-  for (const run of MAY_BE_ENCODED.test(text) ? encodedRuns(text) : []) {
+  for (const run of may.encoded ? encodedRuns(text) : []) {
     if (budget <= 0) break;
     const value = text.slice(run.start, run.end);
     const decoded =
@@ -352,9 +377,18 @@ function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
   }
   for (const m of text.matchAll(AWS_ACCESS_KEY))
     add('aws_access_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
-  for (const m of text.matchAll(AWS_SECRET_KEY)) {
-    const span = groupSpan(m);
-    if (span) add('aws_secret_key', ...span);
+  // Every pattern below needs a literal word (case-insensitive): one lower-cased copy and a
+  // few substring searches rule out each pattern the text cannot match, instead of a regex
+  // retried at every position of a long message. The ASCII letters of these words lower-case
+  // to themselves only, so a text the regex matches always contains the word.
+  const lower = text.toLowerCase();
+  const hasSecret = lower.includes('secret');
+  const hasToken = lower.includes('token');
+  if (hasSecret) {
+    for (const m of text.matchAll(AWS_SECRET_KEY)) {
+      const span = groupSpan(m);
+      if (span) add('aws_secret_key', ...span);
+    }
   }
   // Every prefix holds `_`, or is `xox…-`, `sk-`, `glpat-` or `AIza`: without any of them, no match.
   const prefixPossible =
@@ -365,16 +399,26 @@ function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
     text.includes('AIza');
   if (prefixPossible)
     for (const m of text.matchAll(PREFIXED_TOKEN)) add('api_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
-  for (const m of text.matchAll(JWT)) {
-    if (jwtHeaderValid(m[0])) add('jwt', m.index ?? 0, (m.index ?? 0) + m[0].length);
-  }
+  if (text.includes('eyJ'))
+    for (const m of text.matchAll(JWT)) {
+      if (jwtHeaderValid(m[0])) add('jwt', m.index ?? 0, (m.index ?? 0) + m[0].length);
+    }
   for (const pattern of [BEARER, BASIC_AUTH]) {
+    if (pattern === BEARER ? !hasToken && !lower.includes('bearer') : !lower.includes('authorization'))
+      continue;
     for (const m of text.matchAll(pattern)) {
       const span = groupSpan(m);
       if (span && (pattern === BASIC_AUTH || looksRandom(text.slice(...span)))) add('bearer_token', ...span);
     }
   }
+  const hasPass = lower.includes('pass');
+  const possible = new Map<RegExp, boolean>([
+    [PASSWORD_ASSIGNMENT, hasPass || hasSecret || lower.includes('pwd')],
+    [PASSWORD_SENTENCE, hasPass],
+    [URL_CREDENTIALS, text.includes('://')],
+  ]);
   for (const pattern of [PASSWORD_ASSIGNMENT, PASSWORD_SENTENCE, URL_CREDENTIALS]) {
+    if (possible.get(pattern) !== true) continue;
     for (const m of text.matchAll(pattern)) {
       const span = groupSpan(m);
       if (span === undefined) continue;
@@ -389,14 +433,16 @@ function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
       add('password', span[0], span[0] + value.length);
     }
   }
-  for (const m of text.matchAll(KEYLIKE_ASSIGNMENT)) {
-    const span = groupSpan(m);
-    if (span === undefined) continue;
-    const nameEnd = (m.index ?? 0) + (LEADING_LETTERS.exec(m[0])?.[0].length ?? 0);
-    if (!KEYLIKE_NAME.test(identifierBefore(text, nameEnd))) continue;
-    const value = text.slice(...span);
-    if (!PLACEHOLDER.test(value) && looksRandom(value)) add('api_key', ...span);
-  }
+  const keylikePossible = hasToken || hasSecret || lower.includes('key') || lower.includes('credential');
+  if (keylikePossible)
+    for (const m of text.matchAll(KEYLIKE_ASSIGNMENT)) {
+      const span = groupSpan(m);
+      if (span === undefined) continue;
+      const nameEnd = (m.index ?? 0) + (LEADING_LETTERS.exec(m[0])?.[0].length ?? 0);
+      if (!KEYLIKE_NAME.test(identifierBefore(text, nameEnd))) continue;
+      const value = text.slice(...span);
+      if (!PLACEHOLDER.test(value) && looksRandom(value)) add('api_key', ...span);
+    }
 
   if (hidden) findHiddenSecrets(text, add);
 

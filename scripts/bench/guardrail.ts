@@ -3,8 +3,14 @@
  * typical messages and on 10,000-character adversarial ones built to hit each detector's
  * worst case (long base64, repeated near-miss phrases, homoglyph floods, digit groups, many
  * `@`, spaced letters, long key-like assignments, zero-width splits).
+ *
+ * Samples are CPU time of the process (stats.ts, `cpu` clock), as in the pipeline bench: time
+ * the shared machine's scheduler gives to other processes is not the engine's cost. Each row
+ * cycles through rotations of its message (pipeline.ts), so the engine's content-keyed caches
+ * do not turn repeated identical messages into cache hits.
  */
 import type { ChatGuard } from '../../lambda/chat/chat-service';
+import { rotations, VARIANTS } from './pipeline';
 import { type Summary, sampleSync, summarize } from './stats';
 
 /** Length of the adversarial messages (the chat pipeline's limit). */
@@ -59,12 +65,18 @@ export function benchGuardrail(guard: ChatGuard, iterations: number): GuardrailB
     systemPrompt: `${systemPrompt}\n\nConfidential marker (never repeat it): ${canary}`,
   };
   const warmup = Math.min(50, iterations);
-  return Object.entries(BENCH_MESSAGES).map(
-    ([message, text]): GuardrailBenchRow => ({
+  return Object.entries(BENCH_MESSAGES).map(([message, text]): GuardrailBenchRow => {
+    const texts = rotations(text);
+    let turn = 0;
+    const next = () => {
+      turn = (turn + 1) % VARIANTS;
+      return texts[turn] as string;
+    };
+    return {
       message,
       chars: text.length,
-      inputMs: toMs(sampleSync(() => guard.checkInput(text), iterations, warmup)),
-      outputMs: toMs(sampleSync(() => guard.checkOutput(text, context), iterations, warmup)),
-    }),
-  );
+      inputMs: toMs(sampleSync(() => guard.checkInput(next()), iterations, warmup, 'cpu')),
+      outputMs: toMs(sampleSync(() => guard.checkOutput(next(), context), iterations, warmup, 'cpu')),
+    };
+  });
 }

@@ -14,6 +14,15 @@
  * "together" runs all seven back to back as one sample, so its percentiles are those of the
  * whole, not sums of the steps' percentiles. The data keys come from LocalDataKeys: with a
  * warm cache no key service is called, which is what a cached data key means.
+ *
+ * Each sample is the process's CPU time (stats.ts, `cpu` clock), not wall time: on the shared
+ * 2-core build machine a wall-clock p99 measured mostly how often another engineer's process
+ * took the core mid-sample. Garbage collection and JIT work stay in the samples.
+ *
+ * The guard steps cycle through {@link VARIANTS} rotations of the message and the reply: the
+ * engine keeps small content-keyed caches (the last two texts' folded form and bigram index),
+ * and one message sent every iteration would be measured as cache hits, which a stream of
+ * different requests never gets.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -49,6 +58,14 @@ export function typicalMessage(chars: number): string {
   const contact = ' Please send the summary to ada.lovelace@example.com before Friday. ';
   const body = PROSE.repeat(Math.ceil(chars / PROSE.length)).slice(0, Math.max(0, chars - contact.length));
   return `${body}${contact}`.slice(0, chars);
+}
+
+/** Distinct texts each guard step cycles through: more than the engine's two-entry caches hold. */
+export const VARIANTS = 4;
+
+/** `VARIANTS` rotations of `text`: same characters and length, different content. */
+export function rotations(text: string): string[] {
+  return Array.from({ length: VARIANTS }, (_, k) => text.slice(k) + text.slice(0, k));
 }
 
 /** A model reply of `chars` characters (no canary, no PII). */
@@ -132,7 +149,14 @@ export async function benchPipeline(
   for (const chars of PIPELINE_SIZES) {
     const message = typicalMessage(chars);
     const reply = typicalReply(chars);
-    const body = JSON.stringify({ message });
+    const messages = rotations(message);
+    const replies = rotations(reply);
+    const bodies = messages.map((m) => JSON.stringify({ message: m }));
+    let turn = 0;
+    const next = () => {
+      turn = (turn + 1) % VARIANTS;
+      return turn;
+    };
     const canary = guard.newCanary();
     const outputContext = {
       canary,
@@ -147,38 +171,44 @@ export async function benchPipeline(
       if (credential.kind !== 'bearer') throw new Error('bench: no bearer credential');
       return principalFromToken(verifier.verify(credential.token));
     };
-    const validate = () => parseChatBody(JSON.parse(body));
-    const inputCheck = () => guard.checkInput(guard.normalize(message));
-    const outputCheck = () => guard.checkOutput(reply, outputContext);
+    const validate = () => parseChatBody(JSON.parse(bodies[next()] as string));
+    const inputCheck = () => guard.checkInput(guard.normalize(messages[next()] as string));
+    const outputCheck = () => guard.checkOutput(replies[next()] as string, outputContext);
     // The audit step alone: its inputs (principal, findings) are computed once, outside the sample.
     const principal = verify();
     const findings = inputCheck().findings;
     const auditOnly = () => buildAuditEvent(auditInput(principal, message, reply, findings), auditDeps);
 
     const samples: number[][] = [
-      sampleSync(verify, iterations),
-      sampleSync(validate, iterations),
-      sampleSync(inputCheck, iterations),
-      sampleSync(outputCheck, iterations),
-      await sampleAsync(() => cipher.seal(message, context), iterations),
-      await sampleAsync(() => cipher.open(sealed, context), iterations),
-      sampleSync(auditOnly, iterations),
+      sampleSync(verify, iterations, undefined, 'cpu'),
+      sampleSync(validate, iterations, undefined, 'cpu'),
+      sampleSync(inputCheck, iterations, undefined, 'cpu'),
+      sampleSync(outputCheck, iterations, undefined, 'cpu'),
+      await sampleAsync(() => cipher.seal(message, context), iterations, undefined, 'cpu'),
+      await sampleAsync(() => cipher.open(sealed, context), iterations, undefined, 'cpu'),
+      sampleSync(auditOnly, iterations, undefined, 'cpu'),
     ];
     STEPS.forEach((step, index) => {
       rows.push({ step, chars, us: summarize(samples[index] ?? []) });
     });
-    const together = await sampleAsync(async () => {
-      const who = verify();
-      const input = parseChatBody(JSON.parse(body));
-      const verdict = guard.checkInput(guard.normalize(input.message));
-      const out = guard.checkOutput(reply, outputContext);
-      const box = await cipher.seal(verdict.text, context);
-      await cipher.open(box, context);
-      buildAuditEvent(
-        auditInput(who, verdict.text, out.text, [...verdict.findings, ...out.findings]),
-        auditDeps,
-      );
-    }, iterations);
+    const together = await sampleAsync(
+      async () => {
+        const who = verify();
+        const at = next();
+        const input = parseChatBody(JSON.parse(bodies[at] as string));
+        const verdict = guard.checkInput(guard.normalize(input.message));
+        const out = guard.checkOutput(replies[at] as string, outputContext);
+        const box = await cipher.seal(verdict.text, context);
+        await cipher.open(box, context);
+        buildAuditEvent(
+          auditInput(who, verdict.text, out.text, [...verdict.findings, ...out.findings]),
+          auditDeps,
+        );
+      },
+      iterations,
+      undefined,
+      'cpu',
+    );
     rows.push({ step: TOGETHER, chars, us: summarize(together) });
   }
   return rows;

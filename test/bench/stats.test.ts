@@ -109,6 +109,21 @@ describe('samplers', () => {
     expect(asyncCalls).toBe(13);
     expect(asyncSamples).toHaveLength(10);
   });
+
+  it('on the cpu clock, leaves out time the process does not run', async () => {
+    const sleep = () => new Promise((resolve) => setTimeout(resolve, 30));
+    const [wall] = await sampleAsync(sleep, 1, 0, 'wall');
+    const [cpu] = await sampleAsync(sleep, 1, 0, 'cpu');
+    expect(wall).toBeGreaterThanOrEqual(25_000);
+    expect(cpu).toBeLessThan(25_000);
+    // Work is counted: a busy loop of a few milliseconds registers on the cpu clock.
+    const busy = () => {
+      const until = process.hrtime.bigint() + 5_000_000n;
+      while (process.hrtime.bigint() < until);
+    };
+    const [spent] = sampleSync(busy, 1, 0, 'cpu');
+    expect(spent).toBeGreaterThan(1_000);
+  });
 });
 
 describe('markdownTable', () => {

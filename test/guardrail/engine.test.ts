@@ -1,17 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOCAL_POLICY } from '../../lambda/guardrail/default-policy';
 import { createPolicyEngine } from '../../lambda/guardrail/engine';
 import { CANARY_PREFIX } from '../../lambda/guardrail/leakage';
 import type { LocalGuardrailPolicy } from '../../lambda/guardrail/policy';
+import { policyOfEnvironment } from '../../scripts/eval-guardrail';
 import { fill, growthRatio, LINEAR_RATIO_LIMIT } from './linear-time';
 
+// The policy production deploys (its config through `toLocalPolicy`, as the bundles and local
+// mode get it), with test-specific patterns and words so each rule has a known trigger.
+const deployed = policyOfEnvironment('prod');
 const policy: LocalGuardrailPolicy = {
-  ...DEFAULT_LOCAL_POLICY,
+  ...deployed,
   customPatterns: [
+    ...deployed.customPatterns,
     { name: 'ticket', pattern: 'TCK-\\d{5}', action: 'ANONYMIZE' },
     { name: 'project code', pattern: 'PRJ-[A-Z]{3}', action: 'BLOCK' },
   ],
-  blockedWords: ['Project Nightingale', 'forbidden'],
+  blockedWords: [...deployed.blockedWords, 'Project Nightingale', 'forbidden'],
 };
 const guard = createPolicyEngine(policy, { randomBytes: (n) => new Uint8Array(n).fill(7) });
 const rules = (findings: readonly { rule: string }[]) => findings.map((f) => f.rule);

@@ -14,7 +14,7 @@ import {
 } from '../../lambda/guardrail/normalize';
 import { PhraseIndex, type PhraseRule, tokenize } from '../../lambda/guardrail/phrases';
 import { ipv6Candidates } from '../../lambda/guardrail/pii';
-import { shannonEntropy } from '../../lambda/guardrail/secrets';
+import { mayHideSecrets, shannonEntropy } from '../../lambda/guardrail/secrets';
 
 /** A deterministic generator, so a failure is reproducible. */
 function generator(seed: number): () => number {
@@ -57,6 +57,29 @@ describe('hexAndBase64Runs', () => {
       expect(runs.hex).toEqual([...text.matchAll(HEX_RUN)].map((m) => m[0]));
       expect(runs.base64).toEqual([...text.matchAll(BASE64_RUN)].map((m) => m[0]));
     }
+  });
+});
+
+describe('mayHideSecrets', () => {
+  // The regex prefilters it replaced: a run of 24 base64 characters, 16 spaced-out ones.
+  const ENCODED = /[A-Za-z0-9+/_-]{24}/;
+  const SPACED_OUT = /(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/;
+  const pieces = [...'aZ09+/_-=: .\n', 'A ', 'b ', '7 ', '  ', 'QUtJQUlPU0ZP', 'dGVzdA', 'é', 'é '];
+  // Mostly single characters and spaces, so spelled-out runs of 16 occur.
+  const spacedPieces = ['A ', 'b ', '7 ', '= ', ': ', '/ ', 'A b 7 c ', 'xy ', '  ', 'é ', '\n'];
+
+  it('answers as the two regexes do', () => {
+    const seen = { encoded: 0, spaced: 0 };
+    const texts = [...randomTexts(pieces, 2_000, 120), ...randomTexts(spacedPieces, 2_000, 120, 11)];
+    for (const text of texts) {
+      const expected = { encoded: ENCODED.test(text), spaced: SPACED_OUT.test(text) };
+      expect(mayHideSecrets(text)).toEqual(expected);
+      seen.encoded += Number(expected.encoded);
+      seen.spaced += Number(expected.spaced);
+    }
+    // Both answers occur often enough for the comparison to mean something.
+    expect(seen.encoded).toBeGreaterThan(50);
+    expect(seen.spaced).toBeGreaterThan(50);
   });
 });
 
