@@ -334,7 +334,7 @@ describe('web chat page in local mode', () => {
     const hrefs = await page.$$eval(`${last} a`, (links) => links.map((a) => a.getAttribute('href')));
     for (const href of hrefs) expect(href ?? '').toMatch(/^(https?:|mailto:|$)/);
     const handlers = await page.$$eval(`${last} *`, (elements) =>
-      elements.flatMap((e) => e.getAttributeNames().filter((n) => n.startsWith('on') || n === 'style')),
+      elements.flatMap((e) => e.getAttributeNames().filter((n: string) => n.startsWith('on') || n === 'style')),
     );
     expect(handlers).toEqual([]);
     // The payloads are shown as the text they are.
