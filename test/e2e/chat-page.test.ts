@@ -334,12 +334,55 @@ describe('web chat page in local mode', () => {
     const hrefs = await page.$$eval(`${last} a`, (links) => links.map((a) => a.getAttribute('href')));
     for (const href of hrefs) expect(href ?? '').toMatch(/^(https?:|mailto:|$)/);
     const handlers = await page.$$eval(`${last} *`, (elements) =>
-      elements.flatMap((e) => e.getAttributeNames().filter((n: string) => n.startsWith('on') || n === 'style')),
+      elements.flatMap((e) =>
+        e.getAttributeNames().filter((n: string) => n.startsWith('on') || n === 'style'),
+      ),
     );
     expect(handlers).toEqual([]);
     // The payloads are shown as the text they are.
     expect(await textOf(page, last)).toContain('<img src=x onerror=');
     expect(await page.title()).not.toBe('pwned');
+  });
+
+  it('renders a text/event-stream reply from its events, and drops a blocked one (stream answered by the test)', async () => {
+    // The streaming route does not exist yet (issue 16 first): the test answers the page's
+    // chat request itself with the SSE contract, on a page of its own.
+    const streamPage = await newWatchedPage(context, 'stream');
+    await streamPage.goto(`${service.baseUrl}/app/chat`, { waitUntil: 'networkidle0' });
+    await streamPage.setRequestInterception(true);
+    let answer = '';
+    streamPage.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/v1/chat' && request.method() === 'POST') {
+        void request.respond({ status: 200, contentType: 'text/event-stream; charset=utf-8', body: answer });
+      } else void request.continue();
+    });
+    const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    answer =
+      frame('meta', { conversationId: 'c-stream-test', model: 'Stand-in streaming' }) +
+      ': keep-alive\n\n' +
+      frame('delta', { text: '## Streamed\n\n- one' }) +
+      frame('delta', { text: '\n- two\n\nevent: done\ndata: {}\n' }) +
+      frame('done', { usage: { inputTokens: 3, outputTokens: 9 }, turnId: 't1' });
+    const outcome = await send(streamPage, 'Stream to me');
+    expect(outcome.kind).toBe('reply');
+    const last = '#messages .message.assistant:last-child';
+    expect(await textOf(streamPage, `${last} .body h2`)).toBe('Streamed');
+    expect(await count(streamPage, `${last} .body li`)).toBe(2);
+    // A line break in a delta is text, not a new event.
+    expect(await textOf(streamPage, `${last} .body`)).toContain('event: done');
+    expect(await textOf(streamPage, `${last} .meta`)).toBe('Stand-in streaming · 3 in / 9 out tokens');
+    expect(await streamPage.$eval(`${last} .body`, (b) => b.getAttribute('aria-busy'))).toBe('false');
+
+    answer =
+      frame('meta', { conversationId: 'c-stream-test', model: 'Stand-in streaming' }) +
+      frame('delta', { text: 'Partial text that must go away' }) +
+      frame('blocked', { error: { code: 'guardrail_blocked', message: 'The answer was withheld.' } });
+    const blocked = await send(streamPage, 'Stream something blocked');
+    expect(blocked.response.ok()).toBe(true);
+    await streamPage.waitForFunction(`!document.getElementById('notice').hidden`);
+    expect(await textOf(streamPage, '#notice')).toContain('The answer was withheld.');
+    expect(await textOf(streamPage, '#messages')).not.toContain('Partial text');
+    await streamPage.close();
   });
 
   it('keeps the conversation across a reload', async () => {
