@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { ChatModel, ModelReply, ModelRequest } from '../chat/ports';
 import { ModelUnavailableError } from './errors';
+import type { ModelStreamEvent, StreamingChatModel } from './streaming';
 
 /** Label of the stand-in, shown to users next to every reply. */
 export const LOCAL_MODEL_LABEL = 'Local stand-in (deterministic, not an AI model)';
@@ -77,6 +78,25 @@ function composeReply(request: ModelRequest): string {
   ].join('\n');
 }
 
+/** The stand-in's whole answer to a request (validated; cut at the output limit). */
+function answer(request: ModelRequest): ModelReply {
+  validate(request);
+  const full = composeReply(request);
+  // Cut at a code-point boundary so the estimate of the cut text never exceeds the limit.
+  const limit = request.maxOutputTokens * CHARS_PER_TOKEN;
+  const points = [...full];
+  const cut = points.length > limit;
+  const text = cut ? points.slice(0, limit).join('') : full;
+  const prompt = [request.system, ...request.messages.map((message) => message.text)];
+  return {
+    text,
+    inputTokens: prompt.reduce((sum, part) => sum + estimateLocalTokens(part), 0),
+    outputTokens: estimateLocalTokens(text),
+    stopReason: cut ? 'max_tokens' : 'end_turn',
+    guardrailIntervened: false,
+  };
+}
+
 /** The deterministic local stand-in model (local mode only). Its label is fixed on purpose. */
 export function createLocalChatModel(): ChatModel {
   return {
@@ -85,19 +105,62 @@ export function createLocalChatModel(): ChatModel {
       if (request.signal?.aborted) {
         throw new ModelUnavailableError('timeout', 2, request.signal.reason);
       }
-      validate(request);
-      const full = composeReply(request);
-      // Cut at a code-point boundary so the estimate of the cut text never exceeds the limit.
-      const limit = request.maxOutputTokens * CHARS_PER_TOKEN;
-      const points = [...full];
-      const cut = points.length > limit;
-      const text = cut ? points.slice(0, limit).join('') : full;
-      const prompt = [request.system, ...request.messages.map((message) => message.text)];
-      return {
-        text,
-        inputTokens: prompt.reduce((sum, part) => sum + estimateLocalTokens(part), 0),
-        outputTokens: estimateLocalTokens(text),
-        stopReason: cut ? 'max_tokens' : 'end_turn',
+      return answer(request);
+    },
+  };
+}
+
+/** Options of {@link createLocalStreamingChatModel}. */
+export interface LocalStreamingOptions {
+  /** Characters per delta (default 40, cut at code-point boundaries). */
+  readonly chunkChars?: number;
+  /** Wait before each delta in milliseconds (default 0; the bench uses 40 to imitate a model). */
+  readonly chunkDelayMs?: number;
+}
+
+/** Resolves after `ms`, or rejects as the port does when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new ModelUnavailableError('timeout', 2, signal.reason));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new ModelUnavailableError('timeout', 2, signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The stand-in, streaming: the same reply as {@link createLocalChatModel}, in deltas of
+ * `chunkChars` characters with `chunkDelayMs` before each. An abort stops it between deltas
+ * (no further delta is produced) with the same error as the whole-reply stand-in.
+ */
+export function createLocalStreamingChatModel(options: LocalStreamingOptions = {}): StreamingChatModel {
+  const chunkChars = options.chunkChars ?? 40;
+  const chunkDelayMs = options.chunkDelayMs ?? 0;
+  if (!Number.isInteger(chunkChars) || chunkChars < 1)
+    throw new Error('chunkChars must be a positive integer.');
+  if (!Number.isFinite(chunkDelayMs) || chunkDelayMs < 0) throw new Error('chunkDelayMs must be >= 0.');
+  return {
+    label: LOCAL_MODEL_LABEL,
+    async *converseStream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
+      if (request.signal?.aborted) throw new ModelUnavailableError('timeout', 2, request.signal.reason);
+      const reply = answer(request);
+      const points = [...reply.text];
+      for (let at = 0; at < points.length; at += chunkChars) {
+        await pause(chunkDelayMs, request.signal);
+        yield { type: 'delta', text: points.slice(at, at + chunkChars).join('') };
+      }
+      yield {
+        type: 'end',
+        inputTokens: reply.inputTokens,
+        outputTokens: reply.outputTokens,
+        stopReason: reply.stopReason,
         guardrailIntervened: false,
       };
     },

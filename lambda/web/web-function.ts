@@ -38,6 +38,8 @@ const ASSETS: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  // markdown-it + DOMPurify, bundled by scripts/build-web.ts (the page imports it).
+  'markdown.js': 'text/javascript; charset=utf-8',
 };
 
 /** The page's files, read once (at cold start) from `dir`. */

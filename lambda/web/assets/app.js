@@ -1,8 +1,10 @@
-// OmniChat web page: plain DOM, no framework, no build step. It runs under a strict CSP
-// (script-src 'self', no inline code, no eval) and talks only to its own origin with the
-// session cookie, so it never holds a token. Every piece of model or user text is put into
-// the page with textContent (or the small Markdown subset below, built with DOM calls),
-// never parsed as HTML.
+// OmniChat web page: plain DOM, no framework. It runs under a strict CSP (script-src 'self',
+// no inline code, no eval) and talks only to its own origin with the session cookie, so it
+// never holds a token. User text is put into the page with textContent; model replies are
+// rendered as Markdown by markdown-it with raw HTML disabled and sanitized by DOMPurify
+// (./markdown.js, built by scripts/build-web.ts), never assigned as HTML by this file.
+
+import { renderReply } from './markdown.js';
 
 const API = '/api/v1';
 const CHAT_PATH = '/app/chat';
@@ -38,6 +40,7 @@ const ui = {
   model: $('model'),
   message: $('message'),
   send: $('send'),
+  stop: $('stop'),
   dialog: $('confirm-dialog'),
   dialogTitle: $('confirm-title'),
   dialogBody: $('confirm-body'),
@@ -51,6 +54,8 @@ const state = {
   conversationId: undefined,
   nextCursor: undefined,
   sending: false,
+  /** Aborts the reply being received (the Stop button). */
+  abort: undefined,
   /** Bumped on every navigation so a late answer never paints over another conversation. */
   view: 0,
 };
@@ -99,8 +104,8 @@ function sessionEnded() {
 }
 
 /** Calls the API with the session cookie; resolves to the JSON body (null for 204). */
-async function api(path, { method = 'GET', body, raw = false } = {}) {
-  const headers = { Accept: 'application/json' };
+async function api(path, { method = 'GET', body, raw = false, accept = 'application/json', signal } = {}) {
+  const headers = { Accept: accept };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
@@ -113,8 +118,10 @@ async function api(path, { method = 'GET', body, raw = false } = {}) {
       // A load balancer that answers an ended session with a redirect to its login gets
       // the same treatment as a 401, instead of the login page parsed as JSON.
       redirect: 'manual',
+      signal,
     });
-  } catch {
+  } catch (error) {
+    if (signal?.aborted) throw error;
     throw new ApiError(0, 'network_error', 'OmniChat could not be reached. Check your connection and retry.');
   }
   if (response.status === 401 || response.type === 'opaqueredirect') throw sessionEnded();
@@ -225,94 +232,42 @@ function reportError(error) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Rendering text safely: plain text for the user, a small Markdown subset for replies.
+// Rendering text safely: plain text for the user, sanitized Markdown for replies.
 
-/** Appends inline Markdown (`code`, **bold**, *emphasis*) of `text` to `parent` as DOM nodes. */
-function appendInline(parent, text) {
-  const pattern = /(`[^`\n]+`|\*\*[^*\n]+\*\*|\*[^*\s][^*\n]*\*)/g;
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    if (match.index > last) parent.append(document.createTextNode(text.slice(last, match.index)));
-    const token = match[0];
-    let element;
-    if (token.startsWith('`')) {
-      element = document.createElement('code');
-      element.textContent = token.slice(1, -1);
-    } else if (token.startsWith('**')) {
-      element = document.createElement('strong');
-      element.textContent = token.slice(2, -2);
-    } else {
-      element = document.createElement('em');
-      element.textContent = token.slice(1, -1);
-    }
-    parent.append(element);
-    last = match.index + token.length;
+/** Gives each fenced code block a Copy button (the code's text, to the clipboard). */
+function addCopyButtons(container) {
+  for (const pre of container.querySelectorAll('pre')) {
+    if (pre.parentElement?.classList.contains('code-block')) continue;
+    const wrapper = document.createElement('div');
+    wrapper.className = 'code-block';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'secondary small copy-code';
+    button.textContent = 'Copy';
+    button.setAttribute('aria-label', 'Copy code');
+    pre.replaceWith(wrapper);
+    wrapper.append(button, pre);
   }
-  if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
 }
 
-/**
- * Renders a reply as paragraphs, fenced code blocks, bullet and numbered lists, and inline
- * code/bold/emphasis. Links and HTML are shown as the text they are.
- */
-function renderMarkdown(text) {
-  const fragment = document.createDocumentFragment();
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  let paragraph = [];
-  let list;
-  const flushParagraph = () => {
-    if (paragraph.length === 0) return;
-    const p = document.createElement('p');
-    paragraph.forEach((line, index) => {
-      if (index > 0) p.append(document.createElement('br'));
-      appendInline(p, line);
-    });
-    fragment.append(p);
-    paragraph = [];
-  };
-  const flushList = () => {
-    list = undefined;
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const fence = /^\s*```/.exec(line);
-    if (fence) {
-      flushParagraph();
-      flushList();
-      const code = [];
-      i++;
-      while (i < lines.length && !/^\s*```/.test(lines[i])) code.push(lines[i++]);
-      const pre = document.createElement('pre');
-      const element = document.createElement('code');
-      element.textContent = code.join('\n');
-      pre.append(element);
-      fragment.append(pre);
-      continue;
-    }
-    const bullet = /^\s*[-*+]\s+(.*)$/.exec(line);
-    const numbered = /^\s*\d{1,3}[.)]\s+(.*)$/.exec(line);
-    if (bullet || numbered) {
-      flushParagraph();
-      const tag = bullet ? 'UL' : 'OL';
-      if (!list || list.tagName !== tag) {
-        list = document.createElement(tag.toLowerCase());
-        fragment.append(list);
-      }
-      const item = document.createElement('li');
-      appendInline(item, (bullet ?? numbered)[1]);
-      list.append(item);
-      continue;
-    }
-    if (line.trim() === '') {
-      flushParagraph();
-      flushList();
-      continue;
-    }
-    flushList();
-    paragraph.push(line);
+async function copyCode(button) {
+  const code = button.parentElement?.querySelector('pre')?.textContent ?? '';
+  try {
+    await navigator.clipboard.writeText(code);
+    button.textContent = 'Copied';
+    announce('Code copied to the clipboard.');
+  } catch {
+    button.textContent = 'Copy failed';
   }
-  flushParagraph();
-  return fragment;
+  setTimeout(() => {
+    button.textContent = 'Copy';
+  }, 2000);
+}
+
+/** Renders a reply's Markdown into `body` (replacing what it held). */
+function renderReplyInto(body, text) {
+  body.replaceChildren(renderReply(text));
+  addCopyButtons(body);
 }
 
 function formatTime(iso) {
@@ -340,7 +295,7 @@ function appendMessage({ role, text, at, meta, pending = false, scroll = true })
   }
   const body = document.createElement('div');
   body.className = 'body';
-  if (role === 'assistant') body.append(renderMarkdown(text));
+  if (role === 'assistant') renderReplyInto(body, text);
   else body.textContent = text;
   item.append(who, body);
   if (meta) {
@@ -566,7 +521,113 @@ function setSending(sending) {
   state.sending = sending;
   ui.send.disabled = sending;
   ui.send.textContent = sending ? 'Sending…' : 'Send';
+  ui.stop.hidden = !sending;
   ui.messages.setAttribute('aria-busy', String(sending));
+}
+
+/** The events of a `text/event-stream` body, as they arrive: `{ event, data }` (data parsed as JSON). */
+async function* readEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let event = '';
+  let data = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    const lines = buffer.split(/\r\n|\r|\n/);
+    // The last piece may be a partial line (or a lone CR of a CRLF): keep it for the next read.
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '') {
+        if (data.length > 0) yield { event: event || 'message', data: JSON.parse(data.join('\n')) };
+        event = '';
+        data = [];
+      } else if (line.startsWith(':')) {
+        // A heartbeat comment.
+      } else {
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const raw = colon === -1 ? '' : line.slice(colon + 1);
+        const content = raw.startsWith(' ') ? raw.slice(1) : raw;
+        if (field === 'event') event = content;
+        else if (field === 'data') data.push(content);
+      }
+    }
+  }
+}
+
+/** An error event of the stream, as the API's error shape. */
+function streamError(payload, status) {
+  const error = payload?.error ?? {};
+  return new ApiError(
+    status,
+    typeof error.code === 'string' ? error.code : 'stream_error',
+    typeof error.message === 'string' ? error.message : 'The reply could not be completed.',
+    undefined,
+    typeof error.requestId === 'string' ? error.requestId : undefined,
+  );
+}
+
+/**
+ * Receives a streamed reply into a new assistant message, rendering as deltas arrive (at most
+ * once per frame). Resolves to the chat result (`conversationId`, `reply`, `model`, `usage`).
+ */
+async function receiveStream(response, view) {
+  const item = appendMessage({ role: 'assistant', text: '', at: new Date().toISOString(), pending: true });
+  const body = item.querySelector('.body');
+  body.setAttribute('aria-busy', 'true');
+  const result = { conversationId: state.conversationId, reply: '', model: '', usage: undefined };
+  let scheduled = false;
+  const paint = () => {
+    scheduled = false;
+    if (view === state.view) renderReplyInto(body, result.reply);
+  };
+  try {
+    for await (const { event, data } of readEvents(response)) {
+      if (view !== state.view) return undefined;
+      if (event === 'meta') {
+        result.conversationId = data.conversationId ?? result.conversationId;
+        result.model = data.model ?? '';
+      } else if (event === 'delta') {
+        result.reply += String(data.text ?? '');
+        if (!scheduled) {
+          scheduled = true;
+          requestAnimationFrame(paint);
+        }
+      } else if (event === 'done') {
+        Object.assign(result, { usage: data.usage, guardrail: data.guardrail });
+      } else if (event === 'blocked' || event === 'error') {
+        // Nothing of a blocked reply stays on screen.
+        item.remove();
+        throw streamError(data, event === 'blocked' ? 422 : 502);
+      }
+    }
+  } catch (error) {
+    if (state.abort?.signal.aborted && view === state.view) {
+      // Stopped by the user: keep what arrived, marked as stopped.
+      paint();
+      result.stopped = true;
+    } else {
+      item.remove();
+      throw error;
+    }
+  } finally {
+    body.setAttribute('aria-busy', 'false');
+  }
+  if (result.usage === undefined && !result.stopped) {
+    item.remove();
+    throw new ApiError(0, 'stream_incomplete', 'The reply was cut off. Please retry.');
+  }
+  paint();
+  item.classList.remove('pending');
+  const footer = document.createElement('p');
+  footer.className = 'meta';
+  footer.textContent = result.stopped
+    ? `${result.model} · stopped`
+    : usageText(result.model, result.usage, result.guardrail);
+  item.append(footer);
+  return result;
 }
 
 async function sendMessage() {
@@ -585,17 +646,34 @@ async function sendMessage() {
   const body = { message };
   if (state.conversationId) body.conversationId = state.conversationId;
   if (ui.model.value) body.modelId = ui.model.value;
+  state.abort = new AbortController();
   try {
-    const result = await api('/chat', { method: 'POST', body });
+    // Streams where the server can (text/event-stream); the whole-reply JSON otherwise.
+    const response = await api('/chat', {
+      method: 'POST',
+      body,
+      raw: true,
+      accept: 'text/event-stream, application/json;q=0.9',
+      signal: state.abort.signal,
+    });
     if (view !== state.view) return;
     pending.classList.remove('pending');
-    appendMessage({
-      role: 'assistant',
-      text: String(result.reply ?? ''),
-      at: new Date().toISOString(),
-      meta: usageText(result.model || result.modelId, result.usage, result.guardrail),
-    });
+    let result;
+    if ((response.headers.get('Content-Type') ?? '').startsWith('text/event-stream')) {
+      result = await receiveStream(response, view);
+      if (result === undefined) return;
+    } else {
+      result = await response.json();
+      if (view !== state.view) return;
+      appendMessage({
+        role: 'assistant',
+        text: String(result.reply ?? ''),
+        at: new Date().toISOString(),
+        meta: usageText(result.model || result.modelId, result.usage, result.guardrail),
+      });
+    }
     announce(`OmniChat replied: ${String(result.reply ?? '').slice(0, 300)}`);
+    if (!result.conversationId) return;
     const isNew = state.conversationId === undefined;
     state.conversationId = result.conversationId;
     if (isNew) {
@@ -608,12 +686,19 @@ async function sendMessage() {
     bumpConversation(result.conversationId, message.trim().slice(0, 80));
   } catch (error) {
     if (view !== state.view) return;
+    if (state.abort?.signal.aborted) {
+      // Stopped before any reply arrived: the message stays visible, marked as not answered.
+      pending.classList.remove('pending');
+      announce('Stopped.');
+      return;
+    }
     // Nothing was stored: take the message back out of the view and give it back to edit.
     pending.remove();
     if (ui.messages.children.length === 0) ui.emptyChat.hidden = false;
     if (ui.message.value === '') ui.message.value = message;
     reportError(error);
   } finally {
+    state.abort = undefined;
     setSending(false);
     ui.message.focus();
   }
@@ -733,6 +818,11 @@ function wire() {
       event.preventDefault();
       ui.composer.requestSubmit();
     }
+  });
+  ui.stop.addEventListener('click', () => state.abort?.abort());
+  ui.messages.addEventListener('click', (event) => {
+    const button = event.target instanceof Element ? event.target.closest('button.copy-code') : null;
+    if (button) void copyCode(button);
   });
   ui.newConversation.addEventListener('click', () => showNewConversation());
   ui.list.addEventListener('click', (event) => {
