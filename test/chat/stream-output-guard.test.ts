@@ -6,10 +6,12 @@ import {
   STREAM_HOLD_BACK_CHARS,
   type StreamGuardStep,
 } from '../../lambda/chat/stream-output-guard';
-import { DEFAULT_LOCAL_POLICY } from '../../lambda/guardrail/default-policy';
 import { createPolicyEngine } from '../../lambda/guardrail/engine';
+import { policyOfEnvironment } from '../../scripts/eval-guardrail';
 
-const engine = createPolicyEngine(DEFAULT_LOCAL_POLICY, { randomBytes: (n) => new Uint8Array(n).fill(0xab) });
+const engine = createPolicyEngine(policyOfEnvironment('prod'), {
+  randomBytes: (n) => new Uint8Array(n).fill(0xab),
+});
 const canary = engine.newCanary();
 const systemPrompt =
   'You are the OmniChat assistant of Example Corp. Answer questions about the travel policy, ' +
