@@ -1,18 +1,14 @@
 /**
  * Conversation history and the caller's privacy rights (`/api/v1/conversations*`,
  * `/api/v1/me*`). No model access; may decrypt the caller's messages and erase their data.
+ * Wired by the composition root (lambda/compose/compose-function.ts).
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { historyFunction } from '../app/functions';
-import { createAwsCommon } from '../runtime/aws-common';
-import { createAwsServices } from '../runtime/aws-services';
+import { awsAdapters } from '../compose/aws-adapters';
+import { composeFunction } from '../compose/compose-function';
 
-const common = createAwsCommon('history');
-const services = createAwsServices(common);
+const adapters = awsAdapters('history');
 
-export const handler = historyFunction({
-  claimCheck: common.claimCheck,
-  audit: common.audit,
-  log: common.observability.logger,
-  history: services.history,
-}).use(logMetrics(common.observability.metrics));
+export const handler = (await composeFunction('history', adapters)).handler.use(
+  logMetrics(adapters.powertools.metrics),
+);
