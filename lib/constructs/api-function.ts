@@ -66,6 +66,8 @@ export interface ApiFunctionProps {
  * encrypted with a CMK, and concurrency reserved so one function cannot starve the rest.
  */
 export class ApiFunction extends Construct {
+  /** The entry's file name in lambda/functions/ (its environment contract: lambda/compose/function-env.ts). */
+  readonly entry: string;
   readonly function: nodejs.NodejsFunction;
   /** The function's timeout (the duration alarm fires near it). */
   readonly timeout: Duration;
@@ -78,6 +80,7 @@ export class ApiFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
     if (!/^[a-z][a-z0-9-]*$/.test(props.entry))
       throw new Error(`ApiFunction: entry "${props.entry}" must be a plain file name`);
     if (props.reservedConcurrency !== undefined && props.reservedConcurrency < 1)

@@ -182,13 +182,18 @@ describe('local edge (the load balancer part of local mode)', () => {
     expect(api.status).toBe(200);
   });
 
-  it('serves the login page with a referrer policy that keeps the Origin header on its own form post', async () => {
-    // Under no-referrer, browsers send `Origin: null` with the form, and the Origin check refuses it.
-    const response = await fetch(`${base}/login`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('referrer-policy')).toBe('same-origin');
-    expect(response.headers.get('content-security-policy')).toMatch(/form-action 'self'/);
-  });
+  it.each(['/login', '/logout'])(
+    'serves %s with a referrer policy that keeps the Origin header on its own form post',
+    async (path) => {
+      // Under no-referrer, browsers send `Origin: null` with the form, and the Origin check refuses it.
+      const response = await fetch(`${base}${path}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('referrer-policy')).toBe('same-origin');
+      expect(response.headers.get('content-security-policy')).toMatch(/form-action 'self'/);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    },
+  );
 
   it('refuses a wrong password and a cross-site sign-in', async () => {
     const wrong = await signIn('ada@example.com', 'Wrong-password-123456');
