@@ -21,6 +21,7 @@ import type { CountMetric } from '../runtime/audit-sink';
 import type { ErrorLog } from '../runtime/unexpected-error';
 import type { MetricName } from '../shared/metric-names';
 import type { DeployConfig } from './deploy-config';
+import type { AlbHandler } from './handlers/base';
 import { composeServices, type Services, type ServiceTables } from './services';
 import { composeSharedPorts, type SharedPorts } from './shared-ports';
 
@@ -156,4 +157,16 @@ export async function composeFunction(
       return { handler: webFunction({ ...base, ...adapters.web }), shared };
     }
   }
+}
+
+/**
+ * The exported handler of an entry: it waits for the composition on its first call. Not a
+ * top-level await, so the entry also builds as CommonJS (the benchmark's naive bundle); a
+ * missing or malformed variable still fails the cold start, as the adapters read the
+ * environment synchronously.
+ */
+export function whenComposed(composed: Promise<AlbHandler>): AlbHandler {
+  // Observed now, so a failed composition is not an unhandled rejection before the first call.
+  composed.catch(() => undefined);
+  return async (event, context) => (await composed)(event, context);
 }

@@ -5,10 +5,12 @@
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction } from '../compose/compose-function';
+import { composeFunction, whenComposed } from '../compose/compose-function';
 
 const adapters = awsAdapters('admin');
 
-export const handler = (await composeFunction('admin', adapters)).handler.use(
-  logMetrics(adapters.powertools.metrics),
+export const handler = whenComposed(
+  composeFunction('admin', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
 );

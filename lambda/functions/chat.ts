@@ -1,14 +1,14 @@
 /**
  * `POST /api/v1/chat` and `GET /api/v1/models`: the only function whose role may invoke
  * Bedrock, and only the allow-listed models with this environment's guardrail version.
- * Wired by the composition root (lambda/compose/compose-function.ts); the composition is
- * awaited at module load (top-level await in an ES module handler, "Node.js initialization":
+ * Wired by the composition root (lambda/compose/compose-function.ts). The environment is read
+ * and the clients built at module load, in the init phase ("Node.js initialization":
  * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html).
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction } from '../compose/compose-function';
+import { composeFunction, whenComposed } from '../compose/compose-function';
 import { createBedrockChatModel } from '../model/bedrock-converse-model';
 
 const adapters = awsAdapters('chat', {
@@ -22,6 +22,8 @@ const adapters = awsAdapters('chat', {
     }),
 });
 
-export const handler = (await composeFunction('chat', adapters)).handler.use(
-  logMetrics(adapters.powertools.metrics),
+export const handler = whenComposed(
+  composeFunction('chat', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
 );

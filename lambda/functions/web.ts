@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction } from '../compose/compose-function';
+import { composeFunction, whenComposed } from '../compose/compose-function';
 import { loadAssets } from '../web/web-function';
 
 const adapters = awsAdapters('web', {
@@ -17,6 +17,8 @@ const adapters = awsAdapters('web', {
   }),
 });
 
-export const handler = (await composeFunction('web', adapters)).handler.use(
-  logMetrics(adapters.powertools.metrics),
+export const handler = whenComposed(
+  composeFunction('web', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
 );

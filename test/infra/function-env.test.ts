@@ -37,8 +37,8 @@ const RESOLVED_AT_DEPLOY: Readonly<Record<string, string>> = {
   AUDIT_ARCHIVE_BUCKET: 'archive',
   USER_POOL_ID: 'eu-west-1_example',
 };
-/** Set by the ApiFunction construct for the runtime itself, not read by the function's code. */
-const RUNTIME_VARIABLES = new Set(['NODE_OPTIONS']);
+/** Set by the ApiFunction construct for the runtime itself, not read by the function's code: none. */
+const RUNTIME_VARIABLES = new Set<string>();
 
 /** Each function's variables as synthesized, with intrinsics replaced by a value of their format. */
 function synthesizedEnvironments(envName: string): { entry: string; variables: Record<string, string> }[] {
