@@ -16,12 +16,16 @@
  * Timings depend on the machine and on whatever else runs on it: compare runs made on the
  * same machine, and read the load average recorded in the report.
  */
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_OWNER_CACHE_SECONDS } from '../lambda/auth/owner-directory';
+import { toLambdaEnvironment } from '../lambda/compose/function-env';
 import { createPolicyEngine } from '../lambda/guardrail/engine';
+import { METRIC_NAMESPACE } from '../lambda/shared/metric-names';
 import { deployConfigDefine, deployConfigOf } from '../lib/config/deploy-config';
 import { loadEnvironments } from '../lib/config/load';
 import { allTables } from '../lib/data/table-schemas';
@@ -94,6 +98,21 @@ async function coldStartPart(define: Record<string, string>, runs: number) {
     const pairs = await buildBundles(projectRoot, workDir, define);
     const names = await dynalite.createTables(allTables, 'cold-');
     const closedPort = await freePort();
+    const functionVariables = {
+      authIssuer: TEST_ISSUER,
+      authJwks: JSON.stringify(jwksOf(generateSigningKey('cold-1'), generateSigningKey('cold-2'))),
+      authClientIds: TEST_CLIENT_ID,
+      authMaxTokenSeconds: 3600,
+      apiKeysTable: names.ApiKeysTable ?? '',
+      auditTable: names.AuditTable ?? '',
+      auditRetentionDays: 30,
+      ownerCacheSeconds: DEFAULT_OWNER_CACHE_SECONDS,
+      metricsNamespace: METRIC_NAMESPACE,
+      conversationsTable: names.ConversationsTable ?? '',
+      limitsTable: names.LimitsTable ?? '',
+      settingsTable: names.SettingsTable ?? '',
+      dataKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-4000-8000-000000000000',
+    };
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_NO_WARNINGS: '1',
@@ -109,22 +128,19 @@ async function coldStartPart(define: Record<string, string>, runs: number) {
       // Nothing may leave the machine: DynamoDB is dynalite, every other endpoint refuses.
       AWS_ENDPOINT_URL: `http://127.0.0.1:${closedPort}`,
       AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
-      AUTH_ISSUER: TEST_ISSUER,
-      AUTH_JWKS: JSON.stringify(jwksOf(generateSigningKey('cold-1'), generateSigningKey('cold-2'))),
-      AUTH_CLIENT_IDS: TEST_CLIENT_ID,
-      TABLE_API_KEYS: names.ApiKeysTable ?? '',
-      TABLE_AUDIT: names.AuditTable ?? '',
-      TABLE_CONVERSATIONS: names.ConversationsTable ?? '',
-      TABLE_LIMITS: names.LimitsTable ?? '',
-      TABLE_SETTINGS: names.SettingsTable ?? '',
-      AUDIT_RETENTION_DAYS: '30',
-      DATA_KEY_ARN: 'arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-4000-8000-000000000000',
-      GUARDRAIL_ID: 'arn:aws:bedrock:eu-west-1:111111111111:guardrail/bench',
-      GUARDRAIL_VERSION: '1',
-      COGNITO_LOGOUT_URL:
-        'https://auth.example.com/logout?client_id=x&logout_uri=https%3A%2F%2Fchat.example.com%2F',
-      AUDIT_ARCHIVE_BUCKET: 'omnichat-bench-archive',
-      POWERTOOLS_METRICS_NAMESPACE: 'OmniChat',
+      // The functions' variables as the stacks set them (lambda/compose/function-env.ts), with
+      // this run's tables and keys; one set serves every entry.
+      ...toLambdaEnvironment('chat', {
+        ...functionVariables,
+        guardrailId: 'arn:aws:bedrock:eu-west-1:111111111111:guardrail/bench',
+        guardrailVersion: '1',
+      }),
+      ...toLambdaEnvironment('web', {
+        ...functionVariables,
+        cognitoLogoutUrl:
+          'https://auth.example.com/logout?client_id=x&logout_uri=https%3A%2F%2Fchat.example.com%2F',
+      }),
+      ...toLambdaEnvironment('audit-archiver', { auditArchiveBucket: 'omnichat-bench-archive' }),
     };
     const samples = await measureColdStarts(pairs, { workDir, runs, env }, log);
     return pairs.map((pair) => {

@@ -14,19 +14,18 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApplyGuardrailCommand, BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { DeployConfig } from '../lambda/app/deploy-config';
-import { adminFunction, chatFunction, historyFunction, keysFunction } from '../lambda/app/functions';
-import { composeServices } from '../lambda/app/services';
 import type { ChatModel } from '../lambda/chat/ports';
+import { type ApiFunctionName, composeFunction, sharedPortsOf } from '../lambda/compose/compose-function';
+import type { DeployConfig } from '../lambda/compose/deploy-config';
 import { LocalDataKeys } from '../lambda/crypto/local-data-keys';
 import { handler as health } from '../lambda/functions/health';
-import { composeBase, jsonLineLog } from '../lambda/local/compose';
+import { jsonLineLog, localAdapters } from '../lambda/local/compose';
 import { startDirectorySync } from '../lambda/local/directory-sync';
 import { LocalIssuer } from '../lambda/local/issuer';
 import { createLocalServer, type LocalTargets } from '../lambda/local/server';
 import { createBedrockChatModel, isTransportFailure } from '../lambda/model/bedrock-converse-model';
 import { createLocalChatModel } from '../lambda/model/local-model';
-import { loadAssets, webFunction } from '../lambda/web/web-function';
+import { loadAssets } from '../lambda/web/web-function';
 import { deployConfigOf } from '../lib/config/deploy-config';
 import { loadEnvironments } from '../lib/config/load';
 import type { EnvironmentConfig } from '../lib/config/schema';
@@ -430,37 +429,6 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       );
     });
     const issuer = new LocalIssuer({ dir: options.dir, issuer: LOCAL_ISSUER_URL });
-    const count = () => undefined;
-    const base = composeBase({
-      dynamo,
-      tables: { apiKeys: apiKeysTable.id, audit: auditTable.id },
-      issuer,
-      auditRetentionDays: config.audit.tableRetentionDays,
-      count,
-      logger: jsonLineLog('omnichat-local', logError),
-      ...(options.ownerCacheSeconds === undefined ? {} : { ownerCacheSeconds: options.ownerCacheSeconds }),
-    });
-    // The users file is the local pool: changes made with the CLI while the service runs reach
-    // the owner directory within the poll interval.
-    stopSync = await startDirectorySync({
-      issuer,
-      directory: base.owners,
-      onError: (error) => logError(`Directory sync failed (retried): ${String(error)}`),
-    });
-    const services = composeServices({
-      dynamo,
-      tables: {
-        conversations: conversationsTable.id,
-        limits: limitsTable.id,
-        settings: settingsTable.id,
-        audit: auditTable.id,
-      },
-      keys: await LocalDataKeys.fromFile(join(options.dir, 'master.key')),
-      deploy,
-      base: { claimCheck: base.claimCheck, audit: base.audit },
-      apiKeyStore: base.apiKeyStore,
-      count,
-    });
     const model: ChatModel =
       mode === 'hybrid' && options.hybrid
         ? createBedrockChatModel({
@@ -472,23 +440,51 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
             label: 'Amazon Bedrock (hybrid mode)',
           })
         : createLocalChatModel();
-    const shared = { claimCheck: base.claimCheck, audit: base.audit, log: base.log };
     const assets = loadAssets(WEB_ASSETS_DIR);
+    // The same composition root as the AWS entries (lambda/compose/compose-function.ts).
+    const adapters = localAdapters({
+      dynamo,
+      tables: {
+        apiKeys: apiKeysTable.id,
+        audit: auditTable.id,
+        conversations: conversationsTable.id,
+        limits: limitsTable.id,
+        settings: settingsTable.id,
+      },
+      issuer,
+      dataKeys: await LocalDataKeys.fromFile(join(options.dir, 'master.key')),
+      deploy,
+      auditRetentionDays: config.audit.tableRetentionDays,
+      logger: jsonLineLog('omnichat-local', logError),
+      model: () => model,
+      web: { assets, signOutPath: '/logout' },
+      ...(options.ownerCacheSeconds === undefined ? {} : { ownerCacheSeconds: options.ownerCacheSeconds }),
+    });
+    /** The load balancer's own ports: its sign-ins and rejections are audited, its verifier is the functions'. */
+    const edge = sharedPortsOf(adapters);
+    // The users file is the local pool: changes made with the CLI while the service runs reach
+    // the owner directory within the poll interval.
+    stopSync = await startDirectorySync({
+      issuer,
+      directory: edge.owners,
+      onError: (error) => logError(`Directory sync failed (retried): ${String(error)}`),
+    });
+    const handlerOf = async (name: ApiFunctionName) => (await composeFunction(name, adapters)).handler;
     const targets: LocalTargets = {
       health,
-      web: webFunction({ ...shared, assets, signOutPath: '/logout' }),
-      chat: chatFunction({ ...shared, chat: services.chat(model) }),
-      history: historyFunction({ ...shared, history: services.history }),
-      keys: keysFunction({ ...shared, store: base.apiKeyStore }),
-      admin: adminFunction({ ...shared, ...services.admin }),
+      web: await handlerOf('web'),
+      chat: await handlerOf('chat'),
+      history: await handlerOf('history'),
+      keys: await handlerOf('keys'),
+      admin: await handlerOf('admin'),
     };
     server = createLocalServer({
       targets,
       issuer,
-      verifier: base.verifier,
+      verifier: edge.verifier,
       loginStylesheet: assets.get('app.css') ?? '',
-      audit: base.audit,
-      directory: base.owners,
+      audit: edge.audit,
+      directory: edge.owners,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
     const host = options.host ?? '127.0.0.1';

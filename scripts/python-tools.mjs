@@ -71,7 +71,7 @@ function requirementsDigest(file) {
 /**
  * Where the tools are now, without installing anything: `cfnLint` is the command to run the
  * linter, `python` a Python interpreter that imports `moto.server`; each undefined when absent.
- * `source` says which resolution step found them.
+ * `source` says where the found ones come from: `global`, `venv`, `mixed` or `none`.
  */
 export function findPythonTools(options = {}) {
   const root = options.root ?? PROJECT_ROOT;
@@ -90,11 +90,22 @@ export function findPythonTools(options = {}) {
     existsSync(stamp) &&
     existsSync(requirements) &&
     readFileSync(stamp, 'utf8').trim() === requirementsDigest(requirements);
-  return {
-    cfnLint: globalLint ?? (current && existsSync(venvLint) ? venvLint : undefined),
-    python: globalPython ?? (current && runs(venvPython, ['-c', MOTO_CHECK], env) ? venvPython : undefined),
-    source: current ? 'venv' : 'none',
-  };
+  const cfnLint = globalLint ?? (current && existsSync(venvLint) ? venvLint : undefined);
+  const python =
+    globalPython ?? (current && runs(venvPython, ['-c', MOTO_CHECK], env) ? venvPython : undefined);
+  return { cfnLint, python, source: sourceOf([cfnLint, python], [venvLint, venvPython]) };
+}
+
+/**
+ * Where the tools found come from: `global` (PATH), `venv` (.venv/), `mixed` (one from each,
+ * e.g. cfn-lint on PATH and moto only in .venv/), or `none` when neither was found.
+ */
+function sourceOf(found, inVenv) {
+  const origins = new Set(
+    found.flatMap((tool, index) => (tool === undefined ? [] : [tool === inVenv[index] ? 'venv' : 'global'])),
+  );
+  if (origins.size === 0) return 'none';
+  return origins.size === 2 ? 'mixed' : [...origins][0];
 }
 
 /** The first Python 3.9+ with the venv module, to create the project's environment from. */

@@ -1,18 +1,16 @@
 /**
  * `/api/v1/admin/*`: runtime settings, the model allow-list (within what IAM allows) and the
  * audit query. The only function that may read the audit table.
+ * Wired by the composition root (lambda/compose/compose-function.ts).
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { adminFunction } from '../app/functions';
-import { createAwsCommon } from '../runtime/aws-common';
-import { createAwsServices } from '../runtime/aws-services';
+import { awsAdapters } from '../compose/aws-adapters';
+import { composeFunction, whenComposed } from '../compose/compose-function';
 
-const common = createAwsCommon('admin');
-const services = createAwsServices(common);
+const adapters = awsAdapters('admin');
 
-export const handler = adminFunction({
-  claimCheck: common.claimCheck,
-  audit: common.audit,
-  log: common.observability.logger,
-  ...services.admin,
-}).use(logMetrics(common.observability.metrics));
+export const handler = whenComposed(
+  composeFunction('admin', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
+);

@@ -7,11 +7,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { applyCognitoAdminEvent, type CloudTrailApiCallEvent } from '../auth/directory-writers';
 import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
+import { readFunctionEnv } from '../compose/function-env';
 
-const table = process.env.TABLE_API_KEYS;
-const userPoolId = process.env.USER_POOL_ID;
-if (!table || !userPoolId) throw new Error('Directory sync: TABLE_API_KEYS and USER_POOL_ID must be set');
-const directory = new DynamoDbOwnerDirectory(new DynamoDBClient({ maxAttempts: 3 }), table);
+const { apiKeysTable, userPoolId } = readFunctionEnv('directory-sync');
+const directory = new DynamoDbOwnerDirectory(new DynamoDBClient({ maxAttempts: 3 }), apiKeysTable);
 const logger = new Logger({ serviceName: 'directory-sync' });
 
 /** Lambda entry point. */

@@ -1,18 +1,16 @@
 /**
  * Conversation history and the caller's privacy rights (`/api/v1/conversations*`,
  * `/api/v1/me*`). No model access; may decrypt the caller's messages and erase their data.
+ * Wired by the composition root (lambda/compose/compose-function.ts).
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { historyFunction } from '../app/functions';
-import { createAwsCommon } from '../runtime/aws-common';
-import { createAwsServices } from '../runtime/aws-services';
+import { awsAdapters } from '../compose/aws-adapters';
+import { composeFunction, whenComposed } from '../compose/compose-function';
 
-const common = createAwsCommon('history');
-const services = createAwsServices(common);
+const adapters = awsAdapters('history');
 
-export const handler = historyFunction({
-  claimCheck: common.claimCheck,
-  audit: common.audit,
-  log: common.observability.logger,
-  history: services.history,
-}).use(logMetrics(common.observability.metrics));
+export const handler = whenComposed(
+  composeFunction('history', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
+);

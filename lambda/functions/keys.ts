@@ -1,16 +1,16 @@
 /**
  * Personal API keys: `GET/POST /api/v1/keys`, `DELETE /api/v1/keys/{id}`. Only this
  * function may write the keys table; a key is shown once and only its hash is stored.
+ * Wired by the composition root (lambda/compose/compose-function.ts).
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { keysFunction } from '../app/functions';
-import { createAwsCommon } from '../runtime/aws-common';
+import { awsAdapters } from '../compose/aws-adapters';
+import { composeFunction, whenComposed } from '../compose/compose-function';
 
-const common = createAwsCommon('keys');
+const adapters = awsAdapters('keys');
 
-export const handler = keysFunction({
-  claimCheck: common.claimCheck,
-  audit: common.audit,
-  log: common.observability.logger,
-  store: common.apiKeyStore,
-}).use(logMetrics(common.observability.metrics));
+export const handler = whenComposed(
+  composeFunction('keys', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
+);

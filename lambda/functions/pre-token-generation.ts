@@ -5,10 +5,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { recordTokenGeneration, type TokenGenerationEvent } from '../auth/directory-writers';
 import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
+import { readFunctionEnv } from '../compose/function-env';
 
-const table = process.env.TABLE_API_KEYS;
-if (!table) throw new Error('Pre-token generation: environment variable TABLE_API_KEYS is not set');
-const directory = new DynamoDbOwnerDirectory(new DynamoDBClient({ maxAttempts: 2 }), table);
+const env = readFunctionEnv('pre-token-generation');
+const directory = new DynamoDbOwnerDirectory(new DynamoDBClient({ maxAttempts: 2 }), env.apiKeysTable);
 
 /** Lambda entry point. */
 export const handler = async <E extends TokenGenerationEvent>(event: E): Promise<E> =>

@@ -1,20 +1,24 @@
 /**
  * The web chat page (`GET /`, `GET /app/*`) behind the load balancer's Cognito login. Its
- * files are copied next to the bundle at build time (ApiFunction `assets`).
+ * files are copied next to the bundle at build time (ApiFunction `assets`). Wired by the
+ * composition root (lambda/compose/compose-function.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { createAwsCommon } from '../runtime/aws-common';
-import { requireEnv } from '../runtime/env';
-import { loadAssets, webFunction } from '../web/web-function';
+import { awsAdapters } from '../compose/aws-adapters';
+import { composeFunction, whenComposed } from '../compose/compose-function';
+import { loadAssets } from '../web/web-function';
 
-const common = createAwsCommon('web');
+const adapters = awsAdapters('web', {
+  web: (env) => ({
+    assets: loadAssets(fileURLToPath(new URL('./assets/', import.meta.url))),
+    signOutPath: '/app/logout',
+    cognitoLogoutUrl: env.cognitoLogoutUrl,
+  }),
+});
 
-export const handler = webFunction({
-  claimCheck: common.claimCheck,
-  audit: common.audit,
-  log: common.observability.logger,
-  assets: loadAssets(fileURLToPath(new URL('./assets/', import.meta.url))),
-  signOutPath: '/app/logout',
-  cognitoLogoutUrl: requireEnv('COGNITO_LOGOUT_URL'),
-}).use(logMetrics(common.observability.metrics));
+export const handler = whenComposed(
+  composeFunction('web', adapters).then(({ handler }) =>
+    handler.use(logMetrics(adapters.powertools.metrics)),
+  ),
+);

@@ -1,51 +1,20 @@
 /**
- * Local mode's wiring of the ports every API function shares: the same verifier (with the
- * local issuer's JWKS preloaded, as the deploy-time resolver preloads Cognito's), API-key
- * authentication on the same DynamoDB-API store (dynalite), and the same fail-closed audit
- * writer on the same table schema. Only the adapters' endpoints differ from AWS.
+ * Local mode's adapters for the composition root (lambda/compose/compose-function.ts): the
+ * same verifier (with the local issuer's JWKS preloaded, as the deploy-time resolver preloads
+ * Cognito's), the same DynamoDB-API stores (dynalite), local data keys and a structured log
+ * on stderr. Only the adapters differ from AWS; the wiring is the composition root's.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createEventIdGenerator } from '../audit/event';
-import { type AuditLogger, type AuditMetrics, createDynamoAuditWriter, failClosed } from '../audit/writer';
-import { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
-import type { ClaimCheckOptions } from '../auth/claim-check';
-import { cachedOwnerDirectory, DEFAULT_OWNER_CACHE_SECONDS } from '../auth/owner-directory';
-import { DynamoDbOwnerDirectory } from '../auth/owner-directory-dynamodb';
-import { type AccessTokenVerifier, createAccessTokenVerifier } from '../auth/token-verifier';
-import { type AuditSink, auditDecisions, type CountMetric, createAuditSink } from '../runtime/audit-sink';
+import type { AuditLogger } from '../audit/writer';
+import { DEFAULT_OWNER_CACHE_SECONDS } from '../auth/owner-directory';
+import { createAccessTokenVerifier } from '../auth/token-verifier';
+import type { ChatModel, Clock } from '../chat/ports';
+import type { FunctionAdapters, FunctionTables, WebAdapters } from '../compose/compose-function';
+import type { DeployConfig } from '../compose/deploy-config';
+import type { DataKeyProvider } from '../crypto/data-keys';
+import type { CountMetric } from '../runtime/audit-sink';
 import type { ErrorLog } from '../runtime/unexpected-error';
 import { LOCAL_CLIENT_ID, type LocalIssuer } from './issuer';
-
-/** Table names of the local store, by table schema id. */
-export interface LocalTables {
-  readonly apiKeys: string;
-  readonly audit: string;
-}
-
-/** What {@link composeBase} builds. */
-export interface LocalBase {
-  readonly verifier: AccessTokenVerifier;
-  readonly claimCheck: ClaimCheckOptions;
-  readonly audit: AuditSink;
-  readonly apiKeyStore: DynamoDbApiKeyStore;
-  readonly owners: DynamoDbOwnerDirectory;
-  /** Where unexpected errors and failed audit writes are logged. */
-  readonly log: ErrorLog;
-}
-
-/** Options of {@link composeBase}. */
-export interface ComposeBaseOptions {
-  readonly dynamo: DynamoDBClient;
-  readonly tables: LocalTables;
-  readonly issuer: LocalIssuer;
-  /** Days audit events stay in the table. */
-  readonly auditRetentionDays: number;
-  readonly count?: CountMetric;
-  /** @default one JSON line per record on stderr ({@link jsonLineLog}) */
-  readonly logger?: AuditLogger & ErrorLog;
-  /** Owner-directory cache, seconds (the revocation bound). @default 30 */
-  readonly ownerCacheSeconds?: number;
-}
 
 /** A structured log on stderr: one JSON object a line, like Powertools' in AWS. */
 export function jsonLineLog(
@@ -66,41 +35,46 @@ export function jsonLineLog(
   };
 }
 
-/** Builds the shared ports for local mode. */
-export function composeBase(options: ComposeBaseOptions): LocalBase {
-  const count = options.count ?? (() => undefined);
-  const log = options.logger ?? jsonLineLog('omnichat-local');
-  const verifier = createAccessTokenVerifier({
-    issuer: options.issuer.issuer,
-    jwks: options.issuer.jwks,
-    clientIds: [LOCAL_CLIENT_ID],
-  });
-  const metrics: AuditMetrics = { addMetric: (name, _unit, value) => count(name, value) };
-  const writer = failClosed(
-    createDynamoAuditWriter({
-      client: options.dynamo,
-      tableName: options.tables.audit,
-      ttlDays: options.auditRetentionDays,
-    }),
-    { metrics, logger: log },
-  );
-  const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
-  const apiKeyStore = new DynamoDbApiKeyStore(options.dynamo, options.tables.apiKeys);
-  const owners = new DynamoDbOwnerDirectory(options.dynamo, options.tables.apiKeys);
-  const cachedOwners = cachedOwnerDirectory(owners, {
-    ttlMs: (options.ownerCacheSeconds ?? DEFAULT_OWNER_CACHE_SECONDS) * 1000,
-  });
+/** Options of {@link localAdapters}. */
+export interface LocalAdapterOptions {
+  readonly dynamo: DynamoDBClient;
+  readonly tables: FunctionTables;
+  readonly issuer: LocalIssuer;
+  readonly dataKeys: DataKeyProvider;
+  readonly deploy: DeployConfig;
+  /** Days audit events stay in the table. */
+  readonly auditRetentionDays: number;
+  /** Owner-directory cache, seconds (the revocation bound). @default 30 */
+  readonly ownerCacheSeconds?: number;
+  /** @default one JSON line per record on stderr ({@link jsonLineLog}) */
+  readonly logger?: AuditLogger & ErrorLog;
+  /** @default no metrics */
+  readonly count?: CountMetric;
+  readonly model?: () => ChatModel;
+  readonly web?: WebAdapters;
+  readonly clock?: Clock;
+}
+
+/** The adapters of the local service (and of the benchmarks that run it in-process). */
+export function localAdapters(options: LocalAdapterOptions): FunctionAdapters {
   return {
-    verifier,
-    audit,
-    apiKeyStore,
-    owners,
-    log,
-    claimCheck: {
-      verifier,
-      owners: cachedOwners,
-      apiKeys: { store: apiKeyStore, owners: cachedOwners },
-      onDecision: auditDecisions(audit, count),
+    dynamo: options.dynamo,
+    tables: options.tables,
+    dataKeys: () => options.dataKeys,
+    verifier: createAccessTokenVerifier({
+      issuer: options.issuer.issuer,
+      jwks: options.issuer.jwks,
+      clientIds: [LOCAL_CLIENT_ID],
+    }),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.web ? { web: options.web } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    observability: {
+      log: options.logger ?? jsonLineLog('omnichat-local'),
+      count: options.count ?? (() => undefined),
     },
+    deployConfig: () => options.deploy,
+    auditRetentionDays: options.auditRetentionDays,
+    ownerCacheSeconds: options.ownerCacheSeconds ?? DEFAULT_OWNER_CACHE_SECONDS,
   };
 }

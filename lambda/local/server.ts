@@ -521,18 +521,7 @@ function signOutPage(res: ServerResponse): number {
 </main>
 </body>
 </html>`;
-  send(
-    res,
-    200,
-    {
-      ...SECURITY_HEADERS,
-      'Content-Type': 'text/html; charset=utf-8',
-      'Content-Security-Policy': LOGIN_CSP,
-      'Referrer-Policy': 'same-origin',
-    },
-    html,
-  );
-  return 200;
+  return sendPage(res, html);
 }
 
 const LOGIN_CSP =
@@ -563,6 +552,16 @@ ${failed ? '<p class="error" role="alert">Wrong e-mail or password.</p>' : ''}
 </main>
 </body>
 </html>`;
+  return sendPage(res, html);
+}
+
+/**
+ * Sends one of the edge's own pages (sign-in, sign-out confirmation): no script, styles from
+ * `/login.css` only, and forms that post to this origin. Both pages' forms are checked for a
+ * same-origin `Origin` header: no-referrer would make browsers send `Origin: null` with the
+ * POST, which that check must refuse; same-origin sends the real origin to us and nothing elsewhere.
+ */
+function sendPage(res: ServerResponse, html: string): number {
   send(
     res,
     200,
@@ -570,8 +569,6 @@ ${failed ? '<p class="error" role="alert">Wrong e-mail or password.</p>' : ''}
       ...SECURITY_HEADERS,
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': LOGIN_CSP,
-      // no-referrer makes browsers send `Origin: null` with the form's POST, which the
-      // Origin check must refuse; same-origin sends the real origin to us and nothing elsewhere.
       'Referrer-Policy': 'same-origin',
     },
     html,

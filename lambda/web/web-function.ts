@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ALBResult } from 'aws-lambda';
-import type { BaseDeps } from '../app/functions';
+import type { BaseDeps } from '../compose/handlers/base';
 import { createApiHandler } from '../runtime/api-handler';
 import { NotFoundError } from '../shared/errors';
 import { SECURITY_HEADERS } from '../shared/http';

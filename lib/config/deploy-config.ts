@@ -1,9 +1,9 @@
 /**
- * The build-time configuration each function bundle carries (lambda/app/deploy-config.ts),
+ * The build-time configuration each function bundle carries (lambda/compose/deploy-config.ts),
  * derived from the environment's typed config: one policy for both guardrail layers, one
  * model allow-list for IAM and the settings ceiling.
  */
-import { DEPLOY_CONFIG_SYMBOL, type DeployConfig } from '../../lambda/app/deploy-config';
+import { DEPLOY_CONFIG_SYMBOL, type DeployConfig } from '../../lambda/compose/deploy-config';
 import type { RuntimeSettings } from '../../lambda/settings/settings-store';
 import { toLocalPolicy } from './guardrail-policy';
 import { modelNamesOf } from './model-catalogue';

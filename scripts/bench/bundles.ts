@@ -35,8 +35,8 @@ export type FunctionEntry = (typeof FUNCTION_ENTRIES)[number];
 /** Functions whose bundle gets the page assets (ApiFunction `assetsDir`). */
 const ASSETS_DIR: Partial<Record<FunctionEntry, string>> = { web: 'lambda/web/assets' };
 
-/** NODE_OPTIONS the construct sets on every function (`environment.NODE_OPTIONS`). */
-export const SHIPPED_NODE_OPTIONS = '--enable-source-maps';
+/** NODE_OPTIONS the construct sets on every function: none (source maps are not loaded at run time). */
+export const SHIPPED_NODE_OPTIONS = '';
 
 /** The construct's banner: ESM output still meets CommonJS dependencies that call require(). */
 export const SHIPPED_BANNER =

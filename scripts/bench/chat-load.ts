@@ -1,6 +1,6 @@
 /**
  * The chat function in process, under load: the same handler the chat entry exports
- * (`chatFunction` over `composeServices`, HTTP edge and claim check included), invoked with
+ * (`composeFunction('chat', ...)`, the composition root the AWS entry calls, HTTP edge and claim check included), invoked with
  * ALB events carrying a Bearer token, against
  * - dynalite (in this process) for conversations, limits, settings, API keys and audit;
  * - the Converse stand-in (HTTP/2 on loopback) through the real BedrockRuntimeClient and
@@ -20,11 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { ALBEvent, Context } from 'aws-lambda';
-import type { DeployConfig } from '../../lambda/app/deploy-config';
-import { chatFunction } from '../../lambda/app/functions';
-import { composeServices } from '../../lambda/app/services';
+import { composeFunction } from '../../lambda/compose/compose-function';
+import type { DeployConfig } from '../../lambda/compose/deploy-config';
 import { LocalDataKeys } from '../../lambda/crypto/local-data-keys';
-import { composeBase } from '../../lambda/local/compose';
+import { localAdapters } from '../../lambda/local/compose';
 import { LocalIssuer, type LocalUser } from '../../lambda/local/issuer';
 import { createBedrockChatModel } from '../../lambda/model/bedrock-converse-model';
 import { allTables } from '../../lib/data/table-schemas';
@@ -129,38 +128,30 @@ export async function benchChatLoad(
       return name;
     };
     const issuer = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/bench-issuer' });
-    const base = composeBase({
-      dynamo: dynalite.client,
-      tables: { apiKeys: table('ApiKeysTable'), audit: table('AuditTable') },
-      issuer,
-      auditRetentionDays: 30,
-    });
-    const deploy = withoutLimits(options.deploy);
-    const services = composeServices({
-      dynamo: dynalite.client,
-      tables: {
-        conversations: table('ConversationsTable'),
-        limits: table('LimitsTable'),
-        settings: table('SettingsTable'),
-        audit: table('AuditTable'),
-      },
-      keys: new LocalDataKeys(randomBytes(32)),
-      deploy,
-      base: { claimCheck: base.claimCheck, audit: base.audit },
-      apiKeyStore: base.apiKeyStore,
-      count: () => undefined,
-    });
     const model = createBedrockChatModel({
       client: bedrock,
       guardrail: GUARDRAIL,
       label: 'Converse stand-in',
     });
-    const handler = chatFunction({
-      claimCheck: base.claimCheck,
-      audit: base.audit,
-      log: base.log,
-      chat: services.chat(model),
-    });
+    // The same composition root as the AWS entries (lambda/compose/compose-function.ts).
+    const { handler, shared } = await composeFunction(
+      'chat',
+      localAdapters({
+        dynamo: dynalite.client,
+        tables: {
+          apiKeys: table('ApiKeysTable'),
+          audit: table('AuditTable'),
+          conversations: table('ConversationsTable'),
+          limits: table('LimitsTable'),
+          settings: table('SettingsTable'),
+        },
+        issuer,
+        dataKeys: new LocalDataKeys(randomBytes(32)),
+        deploy: withoutLimits(options.deploy),
+        auditRetentionDays: 30,
+        model: () => model,
+      }),
+    );
     const message = typicalMessage(CHAT_MESSAGE_CHARS);
 
     const maxConcurrency = Math.max(...options.concurrencies);
@@ -173,7 +164,7 @@ export async function benchChatLoad(
     }));
     // Tokens are judged on the owner directory: the users "signed in" (as the pre-token trigger records them).
     for (const user of users) {
-      await base.owners.record(user.sub, { groups: user.groups, status: 'active', at: new Date() });
+      await shared.owners.record(user.sub, { groups: user.groups, status: 'active', at: new Date() });
     }
     const tokens = users.map((user) => issuer.mintAccessToken(user));
 

@@ -5,7 +5,7 @@
  */
 import type { ALBResult } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DATA_KEY_MAX_AGE_MS } from '../../lambda/app/services';
+import { DATA_KEY_MAX_AGE_MS } from '../../lambda/compose/services';
 import { utcDay } from '../../lambda/limits/dynamodb-limit-store';
 import { MAX_BODY_BYTES } from '../../lambda/shared/http';
 import { forge, generateSigningKey, mint, userAccessClaims } from '../support/tokens';

@@ -1,6 +1,6 @@
 /**
- * The API functions wired as AWS mode wires them (lambda/runtime/aws-common.ts,
- * aws-services.ts, lambda/functions/*.ts), with only the endpoints moved to loopback:
+ * The API functions wired by the composition root the AWS entries call
+ * (lambda/compose/compose-function.ts), with only the adapters' endpoints moved to loopback:
  * dynalite tables created from lib/data/table-schemas.ts, KMS on moto (KmsDataKeys under a
  * real CMK, encryption context enforced), Bedrock Converse on the wire-compatible stand-in
  * through the real adapter, and access tokens signed with a real RSA key and checked by the
@@ -15,18 +15,15 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
-import { adminFunction, chatFunction, historyFunction, keysFunction } from '../../lambda/app/functions';
-import { composeServices, type Services } from '../../lambda/app/services';
-import { createEventIdGenerator } from '../../lambda/audit/event';
-import { createDynamoAuditWriter, failClosed } from '../../lambda/audit/writer';
-import { DynamoDbApiKeyStore } from '../../lambda/auth/api-key-store-dynamodb';
-import { cachedOwnerDirectory, type OwnerDirectory, syncOwner } from '../../lambda/auth/owner-directory';
-import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
+import type { OwnerDirectory } from '../../lambda/auth/owner-directory';
+import { syncOwner } from '../../lambda/auth/owner-directory';
+import type { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
 import type { Clock } from '../../lambda/chat/ports';
+import { composeFunction, type FunctionAdapters } from '../../lambda/compose/compose-function';
+import type { Services } from '../../lambda/compose/services';
 import { KmsDataKeys } from '../../lambda/crypto/kms-data-keys';
 import { createBedrockChatModel } from '../../lambda/model/bedrock-converse-model';
-import { auditDecisions, createAuditSink } from '../../lambda/runtime/audit-sink';
 import { deployConfigOf } from '../../lib/config/deploy-config';
 import { environments } from '../../lib/config/environments';
 import { parseEnvironmentConfig } from '../../lib/config/load';
@@ -213,7 +210,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     audit: names[auditTable.id]!,
   };
   const faults = new FaultPlan();
-  // As in AWS (aws-common.ts, aws-services.ts): three attempts with the SDK's backoff.
+  // As in AWS (lambda/compose/aws-adapters.ts): three attempts with the SDK's backoff.
   const dynamo = new DynamoDBClient({
     endpoint: dynalite.endpoint,
     region: 'eu-central-1',
@@ -281,93 +278,47 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     },
   });
 
-  /** What createAwsCommon builds for one function. */
-  const common = () => {
-    const writer = failClosed(
-      createDynamoAuditWriter({ client: dynamo, tableName: tables.audit, ttlDays: 30 }),
-      {
-        metrics: { addMetric: () => undefined },
-        logger: log,
-      },
-    );
-    const audit = createAuditSink(writer, { now: () => new Date(), ids: createEventIdGenerator() });
-    const apiKeyStore = new DynamoDbApiKeyStore(dynamo, tables.apiKeys);
-    const owners = new DynamoDbOwnerDirectory(dynamo, tables.apiKeys);
-    const cachedOwners = cachedOwnerDirectory(signedInDirectory(owners), { ttlMs: 30_000 });
-    return {
-      audit,
-      log,
-      apiKeyStore,
-      owners,
-      claimCheck: {
-        verifier,
-        owners: cachedOwners,
-        apiKeys: { store: apiKeyStore, owners: cachedOwners },
-        onDecision: auditDecisions(audit, count),
-      },
-    };
+  /**
+   * The adapters AWS gives a function (lambda/compose/aws-adapters.ts), on loopback: the same
+   * composition root then wires each function (lambda/compose/compose-function.ts).
+   */
+  const adapters: FunctionAdapters = {
+    dynamo,
+    tables,
+    dataKeys: () => new KmsDataKeys({ client: kms, keyArn }),
+    verifier,
+    model: () => model,
+    observability: { log, count, countWith },
+    deployConfig: () => DEPLOY,
+    auditRetentionDays: 30,
+    ownerCacheSeconds: 30,
+    clock,
+    readDirectory: signedInDirectory,
+    ...(options.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: options.modelTimeoutMs }),
   };
-  /** What createAwsServices builds for one function. */
-  const services = (base: ReturnType<typeof common>) =>
-    composeServices({
-      dynamo,
-      tables: {
-        conversations: tables.conversations,
-        limits: tables.limits,
-        settings: tables.settings,
-        audit: tables.audit,
-      },
-      keys: new KmsDataKeys({ client: kms, keyArn }),
-      deploy: DEPLOY,
-      base: { claimCheck: base.claimCheck, audit: base.audit },
-      apiKeyStore: base.apiKeyStore,
-      count,
-      countWith,
-      clock,
-    });
-
-  const chatCommon = common();
-  const chatServices = services(chatCommon);
-  const historyCommon = common();
-  const keysCommon = common();
-  const adminCommon = common();
-  const newAdmin = (base: ReturnType<typeof common>) =>
-    adminFunction({ claimCheck: base.claimCheck, audit: base.audit, log: base.log, ...services(base).admin });
-  const handlers = {
-    chat: chatFunction({
-      claimCheck: chatCommon.claimCheck,
-      audit: chatCommon.audit,
-      log: chatCommon.log,
-      chat: {
-        ...chatServices.chat(model),
-        ...(options.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: options.modelTimeoutMs }),
-      },
-    }),
-    history: historyFunction({
-      claimCheck: historyCommon.claimCheck,
-      audit: historyCommon.audit,
-      log: historyCommon.log,
-      history: services(historyCommon).history,
-    }),
-    keys: keysFunction({
-      claimCheck: keysCommon.claimCheck,
-      audit: keysCommon.audit,
-      log: keysCommon.log,
-      store: keysCommon.apiKeyStore,
-    }),
-    admin: newAdmin(adminCommon),
-  };
+  // Each function gets its own service graph, as each gets its own container.
+  const [chat, history, keys, admin] = await Promise.all([
+    composeFunction('chat', adapters),
+    composeFunction('history', adapters),
+    composeFunction('keys', adapters),
+    composeFunction('admin', adapters),
+  ]);
+  const chatServices = chat.services;
+  if (!chatServices) throw new Error('harness: the chat function has no services');
   const invoke =
     (handler: (event: ALBEvent, context: Context) => Promise<ALBResult>): Invoke =>
     (event) =>
       handler(event, { awsRequestId: randomUUID(), functionName: 'omnichat-test' } as Context);
 
   return {
-    chat: invoke(handlers.chat),
-    history: invoke(handlers.history),
-    keys: invoke(handlers.keys),
-    admin: invoke(handlers.admin),
-    coldAdmin: () => invoke(newAdmin(common())),
+    chat: invoke(chat.handler),
+    history: invoke(history.handler),
+    keys: invoke(keys.handler),
+    admin: invoke(admin.handler),
+    coldAdmin: () => {
+      const composed = composeFunction('admin', adapters);
+      return async (event) => invoke((await composed).handler)(event);
+    },
     standIn,
     dynamo: dynalite.client,
     tables,

@@ -7,7 +7,7 @@
  */
 import type { ALBResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SETTINGS_CACHE_MS } from '../../lambda/app/services';
+import { SETTINGS_CACHE_MS } from '../../lambda/compose/services';
 import { utcDay } from '../../lambda/limits/dynamodb-limit-store';
 import { type Api, albEvent, errorBody, header, json, scanAll, startApi, userToken } from './harness';
 

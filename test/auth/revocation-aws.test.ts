@@ -1,7 +1,7 @@
 /**
  * Issue 17, reproduced with the AWS wiring on the emulators: cognito-local for the pool (users,
- * groups, RS256 access tokens), dynalite for the tables, and the same function factories and
- * claim check the Lambda entries use. An admin creates a key with admin scopes, is demoted,
+ * groups, RS256 access tokens), dynalite for the tables, and the composition root the Lambda
+ * entries call (lambda/compose/compose-function.ts). An admin creates a key with admin scopes, is demoted,
  * disabled, re-enabled and erases their data; every credential must follow within the bound.
  */
 
@@ -17,20 +17,14 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminFunction, historyFunction, keysFunction } from '../../lambda/app/functions';
-import { composeServices } from '../../lambda/app/services';
-import { createEventIdGenerator } from '../../lambda/audit/event';
-import { createDynamoAuditWriter, failClosed } from '../../lambda/audit/writer';
-import { DynamoDbApiKeyStore } from '../../lambda/auth/api-key-store-dynamodb';
 import { applyCognitoAdminEvent, recordTokenGeneration } from '../../lambda/auth/directory-writers';
-import { cachedOwnerDirectory } from '../../lambda/auth/owner-directory';
 import { readCognitoUser } from '../../lambda/auth/owner-directory-cognito';
 import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { GROUP_PRECEDENCE, GROUPS } from '../../lambda/auth/permissions';
 import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
+import { composeFunction, type FunctionAdapters } from '../../lambda/compose/compose-function';
 import { LocalDataKeys } from '../../lambda/crypto/local-data-keys';
 import { jsonLineLog } from '../../lambda/local/compose';
-import { auditDecisions, createAuditSink } from '../../lambda/runtime/audit-sink';
 import {
   apiKeysTable,
   auditTable,
@@ -204,45 +198,33 @@ beforeAll(async () => {
     jwks: await cognito.jwks(userPoolId),
     clientIds: [clientId],
   });
-  const count = () => undefined;
-  const audit = createAuditSink(
-    failClosed(
-      createDynamoAuditWriter({ client: dynamo.client, tableName: tables[auditTable.id]!, ttlDays: 30 }),
-      { metrics: { addMetric: () => undefined }, logger: { error: () => undefined } },
-    ),
-    { now: () => new Date(), ids: createEventIdGenerator() },
-  );
-  const apiKeyStore = new DynamoDbApiKeyStore(dynamo.client, tables[apiKeysTable.id]!);
-  const owners = cachedOwnerDirectory(directory, { ttlMs: CACHE_MS });
-  const claimCheck = {
-    verifier,
-    owners,
-    apiKeys: { store: apiKeyStore, owners },
-    onDecision: auditDecisions(audit, count),
-  };
-  // Unexpected errors surface on stderr as they would in CloudWatch.
-  const base = { claimCheck, audit, log: jsonLineLog('revocation-test') };
-  const services = composeServices({
+  // The composition root the AWS entries call (lambda/compose/compose-function.ts), with
+  // emulator adapters; unexpected errors surface on stderr as they would in CloudWatch.
+  const adapters: FunctionAdapters = {
     dynamo: dynamo.client,
     tables: {
+      apiKeys: tables[apiKeysTable.id]!,
+      audit: tables[auditTable.id]!,
       conversations: tables[conversationsTable.id]!,
       limits: tables[limitsTable.id]!,
       settings: tables[settingsTable.id]!,
-      audit: tables[auditTable.id]!,
     },
-    keys: new LocalDataKeys(randomBytes(32)),
-    deploy: DEPLOY,
-    base,
-    apiKeyStore,
-    count,
-  });
-  const keys = keysFunction({ ...base, store: apiKeyStore });
-  const admin = adminFunction({ ...base, ...services.admin });
-  const history = historyFunction({ ...base, history: services.history });
+    dataKeys: () => new LocalDataKeys(randomBytes(32)),
+    verifier,
+    observability: { log: jsonLineLog('revocation-test'), count: () => undefined },
+    deployConfig: () => DEPLOY,
+    auditRetentionDays: 30,
+    ownerCacheSeconds: CACHE_MS / 1000,
+  };
+  const [keys, admin, history] = await Promise.all(
+    (['keys', 'admin', 'history'] as const).map(
+      async (name) => (await composeFunction(name, adapters)).handler,
+    ),
+  );
   handlers = {
-    keys: (e) => keys(e, context()),
-    admin: (e) => admin(e, context()),
-    history: (e) => history(e, context()),
+    keys: (e) => keys!(e, context()),
+    admin: (e) => admin!(e, context()),
+    history: (e) => history!(e, context()),
   };
 }, 60_000);
 

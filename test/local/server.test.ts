@@ -1,15 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysFunction } from '../../lambda/app/functions';
+import { composeFunction, sharedPortsOf } from '../../lambda/compose/compose-function';
+import type { SharedPorts } from '../../lambda/compose/shared-ports';
+import { LocalDataKeys } from '../../lambda/crypto/local-data-keys';
 import { handler as health } from '../../lambda/functions/health';
-import { composeBase } from '../../lambda/local/compose';
+import { localAdapters } from '../../lambda/local/compose';
 import { LocalIssuer } from '../../lambda/local/issuer';
 import { apiTargetOf, createLocalServer, type LocalTargets } from '../../lambda/local/server';
 import { apiKeysTable, auditTable } from '../../lib/data/table-schemas';
+import { DEPLOY } from '../api/harness';
 import { type DynaliteHandle, startDynalite } from '../support/dynalite';
 
 const PASSWORD = 'Correct-Horse-42-battery';
@@ -18,7 +22,7 @@ let dynamo: DynaliteHandle;
 let server: Server;
 let base: string;
 let issuer: LocalIssuer;
-let shared: ReturnType<typeof composeBase>;
+let shared: SharedPorts;
 let targets: LocalTargets;
 
 beforeAll(async () => {
@@ -27,13 +31,17 @@ beforeAll(async () => {
   const names = await dynamo.createTables([apiKeysTable, auditTable]);
   issuer = new LocalIssuer({ dir, issuer: 'http://127.0.0.1/local-issuer' });
   issuer.createUser('Ada@Example.com', PASSWORD, ['user']);
-  shared = composeBase({
+  // Local mode's adapters and the composition root, as scripts/local-service.ts wires them.
+  const adapters = localAdapters({
     dynamo: dynamo.client,
     tables: { apiKeys: names[apiKeysTable.id]!, audit: names[auditTable.id]! },
     issuer,
+    dataKeys: new LocalDataKeys(randomBytes(32)),
+    deploy: DEPLOY,
     auditRetentionDays: 7,
   });
-  const keys = keysFunction({ ...shared, store: shared.apiKeyStore });
+  shared = sharedPortsOf(adapters);
+  const { handler: keys } = await composeFunction('keys', adapters);
   const unused = (): never => {
     throw new Error('not part of this test');
   };
@@ -174,13 +182,18 @@ describe('local edge (the load balancer part of local mode)', () => {
     expect(api.status).toBe(200);
   });
 
-  it('serves the login page with a referrer policy that keeps the Origin header on its own form post', async () => {
-    // Under no-referrer, browsers send `Origin: null` with the form, and the Origin check refuses it.
-    const response = await fetch(`${base}/login`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('referrer-policy')).toBe('same-origin');
-    expect(response.headers.get('content-security-policy')).toMatch(/form-action 'self'/);
-  });
+  it.each(['/login', '/logout'])(
+    'serves %s with a referrer policy that keeps the Origin header on its own form post',
+    async (path) => {
+      // Under no-referrer, browsers send `Origin: null` with the form, and the Origin check refuses it.
+      const response = await fetch(`${base}${path}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('referrer-policy')).toBe('same-origin');
+      expect(response.headers.get('content-security-policy')).toMatch(/form-action 'self'/);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    },
+  );
 
   it('refuses a wrong password and a cross-site sign-in', async () => {
     const wrong = await signIn('ada@example.com', 'Wrong-password-123456');

@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,39 @@ describe('python tools', () => {
 
     expect(tools).toEqual({ cfnLint: 'cfn-lint', python: 'python3', source: 'global' });
     expect(existsSync(join(root, '.venv'))).toBe(false);
+  });
+
+  it.each([
+    ['mixed', ['cfn-lint'], true],
+    ['global', ['cfn-lint', 'python3'], true],
+    ['venv', [], true],
+    ['none', [], false],
+  ] as const)('labels the source %s when PATH has %j (current .venv/: %s)', (source, onPath, venvCurrent) => {
+    // Stand-ins that exit 0: a PATH python3 "imports moto", a .venv python too.
+    const bin = tempDir('omnichat-bin-');
+    for (const tool of onPath) {
+      writeFileSync(join(bin, tool), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const root = tempDir('omnichat-root-');
+    const requirements = join(root, 'requirements.txt');
+    writeFileSync(requirements, 'moto==0.0.1\n');
+    const venv = join(root, '.venv', 'bin');
+    mkdirSync(venv, { recursive: true });
+    for (const tool of ['cfn-lint', 'python']) {
+      writeFileSync(join(venv, tool), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(venv, tool), 0o755);
+    }
+    if (venvCurrent)
+      writeFileSync(join(root, '.venv', '.omnichat-requirements.sha256'), `${sha256(requirements)}\n`);
+
+    const tools = findPythonTools({ root, env: { PATH: bin }, requirements });
+
+    expect(tools.source).toBe(source);
+    if (source === 'mixed') {
+      expect(tools.cfnLint).toBe('cfn-lint');
+      expect(tools.python).toBe(join(venv, 'python'));
+    }
   });
 
   it.skipIf(!hasSystemVenv)(

@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DIRECTORY_EVENT_NAMES } from '../../../lambda/auth/directory-writers';
+import { toLambdaEnvironment } from '../../../lambda/compose/function-env';
 import { ApiFunction } from '../api-function';
 import { grantTable, type TableGrant } from '../data-access';
 
@@ -66,13 +67,13 @@ export class OwnerDirectoryWriters extends Construct {
       logRetention: props.logRetention,
       environmentKey: props.dataKey,
     };
-    const environment = { TABLE_API_KEYS: props.apiKeysTable.tableName };
+    const apiKeysTable = props.apiKeysTable.tableName;
 
     this.preTokenGeneration = new ApiFunction(this, 'PreTokenGeneration', {
       ...common,
       entry: 'pre-token-generation',
       description: "Cognito pre-token generation: records the user's current groups in the owner directory",
-      environment,
+      environment: toLambdaEnvironment('pre-token-generation', { apiKeysTable }),
       reservedConcurrency: props.triggerConcurrency ?? 20,
       memorySize: 256,
       // Cognito waits at most 5 s for a trigger.
@@ -127,7 +128,10 @@ export class OwnerDirectoryWriters extends Construct {
       ...common,
       entry: 'directory-sync',
       description: 'Cognito admin events (CloudTrail via EventBridge) -> the owner directory',
-      environment: { ...environment, USER_POOL_ID: props.userPool.userPoolId },
+      environment: toLambdaEnvironment('directory-sync', {
+        apiKeysTable,
+        userPoolId: props.userPool.userPoolId,
+      }),
       reservedConcurrency: 2,
       memorySize: 256,
       timeout: Duration.seconds(30),

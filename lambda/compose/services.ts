@@ -19,7 +19,8 @@ import type { AuditSink, CountMetric } from '../runtime/audit-sink';
 import { createSettingsStore, type SettingsStore, toChatSettings } from '../settings/settings-store';
 import type { MetricName } from '../shared/metric-names';
 import type { DeployConfig } from './deploy-config';
-import type { AdminDeps, BaseDeps } from './functions';
+import type { AdminDeps } from './handlers/admin';
+import type { BaseDeps } from './handlers/base';
 
 /** Table names by role. */
 export interface ServiceTables {

@@ -1,0 +1,32 @@
+/**
+ * The chat function's routes.
+ * One module per function, so that a function's bundle evaluates only its own routes
+ * (lambda/compose/compose-function.ts imports them on demand).
+ */
+import { type ChatDeps, chat, parseChatBody } from '../../chat/chat-service';
+import { callerOf, createApiHandler } from '../../runtime/api-handler';
+import { jsonResponse } from '../../shared/http';
+import { type BaseDeps, metaOf } from './base';
+
+/** `POST /api/v1/chat` and `GET /api/v1/models`: the only function that may call Bedrock. */
+export function chatFunction(deps: BaseDeps & { readonly chat: ChatDeps }) {
+  return createApiHandler({
+    claimCheck: deps.claimCheck,
+    log: deps.log,
+    routes: {
+      'POST /api/v1/chat': async (call) => {
+        const principal = callerOf(call);
+        const result = await chat(principal, parseChatBody(call.request.body), metaOf(call), deps.chat);
+        return jsonResponse(200, result.body, result.headers);
+      },
+      'GET /api/v1/models': async (call) => {
+        callerOf(call);
+        const settings = await deps.chat.settings();
+        return jsonResponse(200, {
+          defaultModelId: settings.defaultModelId,
+          items: settings.modelAllowList.map((id) => ({ id, name: deps.chat.modelNames?.[id] ?? id })),
+        });
+      },
+    },
+  });
+}
