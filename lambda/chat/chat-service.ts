@@ -16,14 +16,20 @@ import {
 import type { ConversationStore } from './conversation-store';
 import { isConversationId, newConversationId, newTurnId } from './ids';
 import type {
+  ChatGuard,
+  ChatMetrics,
   ChatModel,
+  ChatSettings,
   Clock,
   LimitDecision,
   LimitStore,
   ModelMessage,
   TextCipher,
-  UserLimits,
 } from './ports';
+
+// The ports moved to ./ports (so the guardrail engine and the settings store implement them
+// without importing the service); re-exported for the callers that still name them here.
+export type { ChatGuard, ChatMetrics, ChatSettings, GuardVerdict } from './ports';
 
 /** Longest message accepted, in characters after normalization. */
 export const MAX_MESSAGE_CHARS = 10_000;
@@ -34,42 +40,6 @@ export const MAX_MESSAGE_CHARS = 10_000;
  * of the load balancer's bare 502 with the budget still reserved.
  */
 export const MODEL_TIMEOUT_MS = 45_000;
-
-/** What a guardrail layer decided about one text. */
-export interface GuardVerdict {
-  readonly action: 'ALLOW' | 'MASK' | 'BLOCK';
-  /** The text to go on with (masked when action is MASK). */
-  readonly text: string;
-  readonly findings: readonly GuardrailDecision[];
-}
-
-/** The local guardrail layers the pipeline calls (the policy engine behind an adapter). */
-export interface ChatGuard {
-  /** Unicode normalization applied before length checks and detection. */
-  normalize(text: string): string;
-  checkInput(text: string): GuardVerdict;
-  checkOutput(reply: string, context: { canary: string; systemPrompt: string }): GuardVerdict;
-  /** A fresh random canary for one request's system prompt. */
-  newCanary(): string;
-  readonly blockedInputMessage: string;
-  readonly blockedOutputMessage: string;
-}
-
-/** Runtime settings the pipeline reads (admin-editable, cached by the settings store). */
-export interface ChatSettings {
-  readonly systemPrompt: string;
-  readonly modelAllowList: readonly string[];
-  readonly defaultModelId: string;
-  readonly maxOutputTokens: number;
-  /** Budget (estimated tokens) for earlier turns sent as context. */
-  readonly historyTokenBudget: number;
-  limitsFor(principal: Principal): UserLimits;
-}
-
-/** Counters the pipeline emits (EMF in AWS). */
-export interface ChatMetrics {
-  count(name: string, dimensions?: Record<string, string>, value?: number): void;
-}
 
 /** Everything the pipeline needs. */
 export interface ChatDeps {

@@ -4,6 +4,7 @@
  * files and stand-ins) implement them.
  */
 import type { GuardrailDecision } from '../audit/event';
+import type { Principal } from '../auth/principal';
 
 /** Time source, injected so limits, TTLs and caches are testable. */
 export interface Clock {
@@ -115,4 +116,40 @@ export interface LimitStore {
   settleTokens(user: string, reserved: number, used: number): Promise<void>;
   /** Removes every limit record of the user (erasure). */
   eraseUser(user: string): Promise<void>;
+}
+
+/** What a guardrail layer decided about one text. */
+export interface GuardVerdict {
+  readonly action: 'ALLOW' | 'MASK' | 'BLOCK';
+  /** The text to go on with (masked when action is MASK). */
+  readonly text: string;
+  readonly findings: readonly GuardrailDecision[];
+}
+
+/** The local guardrail layers the pipeline calls (the policy engine behind an adapter). */
+export interface ChatGuard {
+  /** Unicode normalization applied before length checks and detection. */
+  normalize(text: string): string;
+  checkInput(text: string): GuardVerdict;
+  checkOutput(reply: string, context: { canary: string; systemPrompt: string }): GuardVerdict;
+  /** A fresh random canary for one request's system prompt. */
+  newCanary(): string;
+  readonly blockedInputMessage: string;
+  readonly blockedOutputMessage: string;
+}
+
+/** Runtime settings the pipeline reads (admin-editable, cached by the settings store). */
+export interface ChatSettings {
+  readonly systemPrompt: string;
+  readonly modelAllowList: readonly string[];
+  readonly defaultModelId: string;
+  readonly maxOutputTokens: number;
+  /** Budget (estimated tokens) for earlier turns sent as context. */
+  readonly historyTokenBudget: number;
+  limitsFor(principal: Principal): UserLimits;
+}
+
+/** Counters the pipeline emits (EMF in AWS). */
+export interface ChatMetrics {
+  count(name: string, dimensions?: Record<string, string>, value?: number): void;
 }
