@@ -4,6 +4,7 @@
  * guardrail -> output validation -> seal -> audit the outcome -> persist -> respond.
  * The caller has already been authenticated and authorized by the claim check.
  */
+import { actorOf } from '../audit/actor';
 import { AUDIT_LIMITS, type AuditEventInput, type GuardrailDecision } from '../audit/event';
 import type { Principal } from '../auth/principal';
 import {
@@ -145,14 +146,7 @@ export async function chat(
 ): Promise<ChatResult> {
   const started = deps.clock.now();
   const settings = await deps.settings();
-  const actor = {
-    sub: principal.sub,
-    groups: principal.groups,
-    ...(principal.clientId ? { clientId: principal.clientId } : {}),
-    ...(principal.keyId ? { keyId: principal.keyId } : {}),
-    ...(meta.sourceIp ? { sourceIp: meta.sourceIp } : {}),
-    ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
-  };
+  const actor = actorOf(principal, meta);
   const auditChat = (
     outcome: AuditEventInput['outcome'],
     extra: Partial<AuditEventInput> & { resource: string },
