@@ -62,16 +62,32 @@ export interface ModelReply {
   readonly outputTokens: number;
   /** `guardrail_intervened` when the Bedrock guardrail replaced input or output. */
   readonly stopReason: string;
-  /** The Bedrock guardrail intervened (input or output); `text` is then its blocked message. */
-  readonly guardrailIntervened: boolean;
-  /** Which side the guardrail acted on, when it did and the trace says so. */
-  readonly guardrailSide?: 'input' | 'output';
-  /**
-   * The policies the guardrail enforced, one decision per fired policy (layer `bedrock`),
-   * when it intervened and the trace names them. Identifiers only, never matched text.
-   */
-  readonly guardrailDecisions?: readonly GuardrailDecision[];
+  /** What the model's own guardrail decided, read from its trace by the adapter. */
+  readonly guardrail: ModelGuardrailVerdict;
 }
+
+/**
+ * The Bedrock guardrail's verdict on one call, as the pipeline acts on it. Decisions are
+ * one per fired policy (layer `bedrock`), identifiers only, never matched text.
+ */
+export type ModelGuardrailVerdict =
+  /** Not applied (local stand-in) or did not intervene. */
+  | { readonly action: 'none' }
+  /**
+   * On the reply, every policy that fired only anonymized (the ANONYMIZE action): `text` is
+   * the model's reply with those spans masked, to be delivered after our own output checks.
+   */
+  | { readonly action: 'mask'; readonly decisions: readonly GuardrailDecision[] }
+  /**
+   * The guardrail replaced the prompt or the reply: `text` is its blocked message. At least
+   * one decision (`UNATTRIBUTED` when the trace names none), so no intervention goes uncounted.
+   */
+  | {
+      readonly action: 'block';
+      /** Which side, when the trace says so. */
+      readonly side?: 'input' | 'output';
+      readonly decisions: readonly GuardrailDecision[];
+    };
 
 /**
  * The model (Bedrock Converse with our guardrail in AWS and hybrid mode, a deterministic

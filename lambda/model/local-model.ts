@@ -98,7 +98,7 @@ export function createLocalChatModel(): ChatModel {
         inputTokens: prompt.reduce((sum, part) => sum + estimateLocalTokens(part), 0),
         outputTokens: estimateLocalTokens(text),
         stopReason: cut ? 'max_tokens' : 'end_turn',
-        guardrailIntervened: false,
+        guardrail: { action: 'none' },
       };
     },
   };
