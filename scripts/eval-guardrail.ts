@@ -23,7 +23,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChatGuard } from '../lambda/chat/chat-service';
+import type { ChatGuard } from '../lambda/chat/ports';
 import { createPolicyEngine } from '../lambda/guardrail/engine';
 import type { LocalGuardrailPolicy } from '../lambda/guardrail/policy';
 import { deployConfigOf } from '../lib/config/deploy-config';

@@ -5,7 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { callStore } from '../limits/dynamodb-failures';
+import { callStore } from '../shared/dynamodb-failures';
 import { ValidationError } from '../shared/errors';
 import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, parseAuditEvent, sha256Hex } from './event';
 import { DEFAULT_AUDIT_SHARDS } from './writer';

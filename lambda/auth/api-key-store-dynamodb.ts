@@ -12,7 +12,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { callStore } from '../limits/dynamodb-failures';
+import { callStore } from '../shared/dynamodb-failures';
 import { ConflictError } from '../shared/errors';
 import type { ApiKeyRecord, ApiKeyStore, ApiKeySummary } from './api-keys';
 import { DynamoDbOwnerDirectory } from './owner-directory-dynamodb';

@@ -3,6 +3,8 @@
  * `Principal` per request; every authentication and authorization decision is handed to an
  * `AuthDecisionSink` (the audit writer plugs in there) before the request is answered.
  */
+
+import type { AuthnFailureReason } from './authn-failure';
 import {
   type Permission,
   permissionsForGroups,
@@ -30,31 +32,7 @@ export interface Principal {
   readonly permissions: ReadonlySet<Permission>;
 }
 
-/** Why authentication failed; stable codes for audit and alarms. */
-export type AuthnFailureReason =
-  | 'missing_credentials'
-  | 'malformed_header'
-  | 'oversized_credentials'
-  | 'ambiguous_credentials'
-  | 'malformed_token'
-  | 'unsupported_algorithm'
-  | 'unknown_key'
-  | 'invalid_signature'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'wrong_issuer'
-  | 'wrong_token_use'
-  | 'wrong_client'
-  | 'invalid_claims'
-  | 'malformed_api_key'
-  | 'unknown_api_key'
-  | 'api_key_revoked'
-  | 'api_key_expired'
-  | 'api_key_owner_inactive'
-  | 'excessive_lifetime'
-  | 'unknown_subject'
-  | 'user_inactive'
-  | 'token_revoked';
+export type { AuthnFailureReason } from './authn-failure';
 
 /** Why authorization denied a request. */
 export type AuthzDenyReason = 'route_not_found' | 'missing_permission' | 'requires_user_session';

@@ -24,7 +24,7 @@ import type { Fetcher } from 'aws-jwt-verify/https';
 import { assertIsJwks, type Jwks, SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import { decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
-import type { AuthnFailureReason } from './principal';
+import type { AuthnFailureReason } from './authn-failure';
 
 /** Largest credential header accepted (bytes); Cognito access tokens are 1-3 KB even with many groups. */
 export const MAX_CREDENTIAL_HEADER_BYTES = 8192;

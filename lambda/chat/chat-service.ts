@@ -4,6 +4,7 @@
  * guardrail -> output validation -> seal -> audit the outcome -> persist -> respond.
  * The caller has already been authenticated and authorized by the claim check.
  */
+import { actorOf } from '../audit/actor';
 import { AUDIT_LIMITS, type AuditEventInput, type GuardrailDecision } from '../audit/event';
 import type { Principal } from '../auth/principal';
 import {
@@ -16,14 +17,23 @@ import {
 import type { ConversationStore } from './conversation-store';
 import { isConversationId, newConversationId, newTurnId } from './ids';
 import type {
+  ChatGuard,
+  ChatMetrics,
   ChatModel,
+  ChatSettings,
   Clock,
+  GuardVerdict,
   LimitDecision,
   LimitStore,
   ModelMessage,
+  ModelReply,
   TextCipher,
   UserLimits,
 } from './ports';
+
+// The ports moved to ./ports (so the guardrail engine and the settings store implement them
+// without importing the service); re-exported for the callers that still name them here.
+export type { ChatGuard, ChatMetrics, ChatSettings, GuardVerdict } from './ports';
 
 /** Longest message accepted, in characters after normalization. */
 export const MAX_MESSAGE_CHARS = 10_000;
@@ -34,42 +44,6 @@ export const MAX_MESSAGE_CHARS = 10_000;
  * of the load balancer's bare 502 with the budget still reserved.
  */
 export const MODEL_TIMEOUT_MS = 45_000;
-
-/** What a guardrail layer decided about one text. */
-export interface GuardVerdict {
-  readonly action: 'ALLOW' | 'MASK' | 'BLOCK';
-  /** The text to go on with (masked when action is MASK). */
-  readonly text: string;
-  readonly findings: readonly GuardrailDecision[];
-}
-
-/** The local guardrail layers the pipeline calls (the policy engine behind an adapter). */
-export interface ChatGuard {
-  /** Unicode normalization applied before length checks and detection. */
-  normalize(text: string): string;
-  checkInput(text: string): GuardVerdict;
-  checkOutput(reply: string, context: { canary: string; systemPrompt: string }): GuardVerdict;
-  /** A fresh random canary for one request's system prompt. */
-  newCanary(): string;
-  readonly blockedInputMessage: string;
-  readonly blockedOutputMessage: string;
-}
-
-/** Runtime settings the pipeline reads (admin-editable, cached by the settings store). */
-export interface ChatSettings {
-  readonly systemPrompt: string;
-  readonly modelAllowList: readonly string[];
-  readonly defaultModelId: string;
-  readonly maxOutputTokens: number;
-  /** Budget (estimated tokens) for earlier turns sent as context. */
-  readonly historyTokenBudget: number;
-  limitsFor(principal: Principal): UserLimits;
-}
-
-/** Counters the pipeline emits (EMF in AWS). */
-export interface ChatMetrics {
-  count(name: string, dimensions?: Record<string, string>, value?: number): void;
-}
 
 /** Everything the pipeline needs. */
 export interface ChatDeps {
@@ -166,6 +140,25 @@ function limitHeaders(decision: LimitDecision, prefix: 'RateLimit' | 'Token-Budg
       };
 }
 
+/** Counts every guardrail decision, by layer, category and action (the one metric loop). */
+function countDecisions(metrics: ChatMetrics, findings: readonly GuardrailDecision[]): void {
+  for (const f of findings)
+    metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
+}
+
+/** What every step of one request shares. */
+interface ChatRequest {
+  readonly principal: Principal;
+  readonly deps: ChatDeps;
+  readonly settings: ChatSettings;
+  readonly limits: UserLimits;
+  /** Writes a `CHAT_REQUEST` audit event with the request's actor, id and elapsed time. */
+  readonly audit: (
+    outcome: AuditEventInput['outcome'],
+    extra: Partial<AuditEventInput> & { resource: string },
+  ) => Promise<void>;
+}
+
 /** Runs one chat request through the whole pipeline. */
 export async function chat(
   principal: Principal,
@@ -175,29 +168,54 @@ export async function chat(
 ): Promise<ChatResult> {
   const started = deps.clock.now();
   const settings = await deps.settings();
-  const actor = {
-    sub: principal.sub,
-    groups: principal.groups,
-    ...(principal.clientId ? { clientId: principal.clientId } : {}),
-    ...(principal.keyId ? { keyId: principal.keyId } : {}),
-    ...(meta.sourceIp ? { sourceIp: meta.sourceIp } : {}),
-    ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
+  const actor = actorOf(principal, meta);
+  const request: ChatRequest = {
+    principal,
+    deps,
+    settings,
+    limits: settings.limitsFor(principal),
+    audit: (outcome, extra) =>
+      deps.audit({
+        type: 'CHAT_REQUEST',
+        actor,
+        action: 'chat',
+        outcome,
+        requestId: meta.requestId,
+        durationMs: deps.clock.now() - started,
+        ...extra,
+      }),
   };
-  const auditChat = (
-    outcome: AuditEventInput['outcome'],
-    extra: Partial<AuditEventInput> & { resource: string },
-  ): Promise<void> =>
-    deps.audit({
-      type: 'CHAT_REQUEST',
-      actor,
-      action: 'chat',
-      outcome,
-      requestId: meta.requestId,
-      durationMs: deps.clock.now() - started,
-      ...extra,
-    });
+  const { message, modelId } = validateMessage(request, input);
+  const rate = await takeRequest(request);
+  const conversation = await ownedConversation(request, input.conversationId);
+  const inputVerdict = await screenInput(request, message, conversation.resource, modelId);
+  const history = await loadHistory(request, conversation);
+  const budget = await reserveBudget(request, inputVerdict.text, history);
+  const call = { ...conversation, ...budget, modelId, prompt: inputVerdict.text, inputVerdict };
+  const reply = await callModel(request, call, history);
+  const bedrockMasks = await screenModelGuardrail(request, call, reply);
+  const { outputVerdict, findings } = await screenOutput(request, call, reply, bedrockMasks);
+  const masked = inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK' || bedrockMasks.length > 0;
+  const turnId = await sealAuditAndPersist(request, call, reply, outputVerdict.text, findings, masked);
+  return {
+    body: {
+      conversationId: conversation.conversationId,
+      turnId,
+      reply: outputVerdict.text,
+      modelId,
+      model: deps.model.label,
+      usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
+      guardrail: masked ? 'mask' : 'allow',
+    },
+    headers: { ...limitHeaders(rate, 'RateLimit'), ...limitHeaders(budget.budget, 'Token-Budget') },
+  };
+}
 
-  // 1. Validate what only the pipeline can: normalized length and the model.
+/** 1. Validates what only the pipeline can: normalized length and the model. */
+function validateMessage(
+  { deps, settings }: ChatRequest,
+  input: ChatInput,
+): { message: string; modelId: string } {
   const message = deps.guard.normalize(input.message);
   if (message.trim().length === 0) throw new ValidationError('"message" must not be empty.');
   if (message.length > MAX_MESSAGE_CHARS) {
@@ -206,9 +224,11 @@ export async function chat(
   const modelId = input.modelId ?? settings.defaultModelId;
   if (!settings.modelAllowList.includes(modelId))
     throw new ValidationError('"modelId" is not an allowed model.');
+  return { message, modelId };
+}
 
-  // 2. Rate limit before any expensive work.
-  const limits = settings.limitsFor(principal);
+/** 2. Rate limit before any expensive work. */
+async function takeRequest({ deps, principal, limits }: ChatRequest): Promise<LimitDecision> {
   const rate = await deps.limits.takeRequest(principal.sub, limits);
   if (!rate.allowed) {
     deps.metrics.count('RateLimited');
@@ -219,44 +239,83 @@ export async function chat(
       limitHeaders(rate, 'RateLimit'),
     );
   }
+  return rate;
+}
 
-  // 3. Ownership: someone else's conversation is indistinguishable from a missing one.
-  const isNew = input.conversationId === undefined;
-  const conversationId = input.conversationId ?? newConversationId();
+/** The conversation a request writes to. */
+interface ConversationRef {
+  readonly isNew: boolean;
+  readonly conversationId: string;
+  readonly header: Awaited<ReturnType<ConversationStore['getHeader']>>;
+  readonly resource: string;
+}
+
+/** 3. Ownership: someone else's conversation is indistinguishable from a missing one. */
+async function ownedConversation(
+  { deps, principal }: ChatRequest,
+  requested: string | undefined,
+): Promise<ConversationRef> {
+  const isNew = requested === undefined;
+  const conversationId = requested ?? newConversationId();
   const header = isNew ? undefined : await deps.conversations.getHeader(principal.sub, conversationId);
   if (!isNew && !header) throw new NotFoundError('Conversation not found.');
-  const resource = `conversation/${conversationId}`;
+  return { isNew, conversationId, header, resource: `conversation/${conversationId}` };
+}
 
-  // 4. Input guardrail (local layer). A blocked prompt never reaches the model.
-  const inputVerdict = deps.guard.checkInput(message);
-  for (const f of inputVerdict.findings)
-    deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
-  if (inputVerdict.action === 'BLOCK') {
-    if (inputVerdict.findings.some((f) => f.category === 'PROMPT_ATTACK'))
+/** 4. Input guardrail (local layer). A blocked prompt never reaches the model. */
+async function screenInput(
+  { deps, audit }: ChatRequest,
+  message: string,
+  resource: string,
+  modelId: string,
+): Promise<GuardVerdict> {
+  const verdict = deps.guard.checkInput(message);
+  countDecisions(deps.metrics, verdict.findings);
+  if (verdict.action === 'BLOCK') {
+    if (verdict.findings.some((f) => f.category === 'PROMPT_ATTACK'))
       deps.metrics.count('PromptInjectionDetected');
-    await auditChat('blocked', { resource, prompt: message, guardrail: inputVerdict.findings, modelId });
+    await audit('blocked', { resource, prompt: message, guardrail: verdict.findings, modelId });
     throw new GuardrailBlockedError(deps.guard.blockedInputMessage);
   }
-  const prompt = inputVerdict.text;
+  return verdict;
+}
 
-  // 5. Context: earlier turns, newest first, within the history budget.
+/** 5. Context: earlier turns, newest first, within the history budget. */
+async function loadHistory(
+  { deps, principal, settings }: ChatRequest,
+  { header, conversationId }: ConversationRef,
+): Promise<ModelMessage[]> {
   const history: ModelMessage[] = [];
-  if (header) {
-    const context = { user: principal.sub, conversation: conversationId };
-    let budget = settings.historyTokenBudget;
-    const turns = await deps.conversations.recentTurns(principal.sub, conversationId, 20);
-    for (const turn of [...turns].reverse()) {
-      const [userText, replyText] = await Promise.all([
-        deps.cipher.open(turn.user, context),
-        deps.cipher.open(turn.assistant, context),
-      ]);
-      budget -= estimateTokens(userText) + estimateTokens(replyText);
-      if (budget < 0) break;
-      history.unshift({ role: 'user', text: userText }, { role: 'assistant', text: replyText });
-    }
+  if (!header) return history;
+  const context = { user: principal.sub, conversation: conversationId };
+  let budget = settings.historyTokenBudget;
+  const turns = await deps.conversations.recentTurns(principal.sub, conversationId, 20);
+  for (const turn of [...turns].reverse()) {
+    const [userText, replyText] = await Promise.all([
+      deps.cipher.open(turn.user, context),
+      deps.cipher.open(turn.assistant, context),
+    ]);
+    budget -= estimateTokens(userText) + estimateTokens(replyText);
+    if (budget < 0) break;
+    history.unshift({ role: 'user', text: userText }, { role: 'assistant', text: replyText });
   }
+  return history;
+}
 
-  // 6. Daily token budget: reserve a conservative estimate before the call, settle after.
+/** The system prompt with its canary, and the tokens reserved for the call. */
+interface Reservation {
+  readonly canary: string;
+  readonly systemPrompt: string;
+  readonly reserved: number;
+  readonly budget: LimitDecision;
+}
+
+/** 6. Daily token budget: reserve a conservative estimate before the call, settle after. */
+async function reserveBudget(
+  { deps, principal, settings, limits }: ChatRequest,
+  prompt: string,
+  history: readonly ModelMessage[],
+): Promise<Reservation> {
   const canary = deps.guard.newCanary();
   const systemPrompt = `${settings.systemPrompt}\n\nConfidential marker (never repeat it): ${canary}`;
   const reserved =
@@ -274,34 +333,49 @@ export async function chat(
       limitHeaders(budget, 'Token-Budget'),
     );
   }
+  return { canary, systemPrompt, reserved, budget };
+}
 
-  // 7. No unaudited model call: record the attempt first; if that fails, we stop here (503).
+/** Everything known about the request once the budget is reserved. */
+interface ModelCall extends ConversationRef, Reservation {
+  readonly modelId: string;
+  readonly prompt: string;
+  readonly inputVerdict: GuardVerdict;
+}
+
+/** 7. No unaudited model call: record the attempt first; if that fails, stop here (503). */
+async function callModel(
+  { deps, principal, settings, audit }: ChatRequest,
+  call: ModelCall,
+  history: readonly ModelMessage[],
+): Promise<ModelReply> {
+  const { resource, prompt, modelId, reserved } = call;
+  const refund = () => deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);
   try {
-    await auditChat('success', {
+    await audit('success', {
       resource,
       action: 'chat.model_call',
       prompt,
-      guardrail: inputVerdict.findings,
+      guardrail: call.inputVerdict.findings,
       modelId,
     });
   } catch (error) {
-    await deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);
+    await refund();
     throw error;
   }
-
-  let reply: Awaited<ReturnType<ChatModel['converse']>>;
+  let reply: ModelReply;
   try {
     reply = await deps.model.converse({
       modelId,
-      system: systemPrompt,
+      system: call.systemPrompt,
       messages: [...history, { role: 'user', text: prompt }],
       maxOutputTokens: settings.maxOutputTokens,
       signal: AbortSignal.timeout(deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS),
     });
   } catch (error) {
-    await deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);
+    await refund();
     deps.metrics.count(error instanceof RateLimitedError ? 'BedrockThrottled' : 'BedrockError');
-    await auditChat('failure', {
+    await audit('failure', {
       resource,
       prompt,
       modelId,
@@ -311,73 +385,92 @@ export async function chat(
   }
   await deps.limits.settleTokens(principal.sub, reserved, reply.inputTokens + reply.outputTokens);
   deps.metrics.count('TokensUsed', { modelId }, reply.inputTokens + reply.outputTokens);
+  return reply;
+}
 
-  // 8. Bedrock's own guardrail intervened: its message is the answer; nothing is stored.
-  // One decision per policy that fired, as for the local engine; a trace that names none
-  // (trace missing or unreadable) still leaves one decision, so no intervention goes uncounted.
-  // Exception: on the reply, when every policy that fired only anonymized (PII masked by the
-  // policy's ANONYMIZE action), Bedrock's text is the model's reply with those spans masked;
-  // it is delivered like one, after our own output checks below.
-  const bedrockDecisions = reply.guardrailDecisions ?? [];
-  const onlyMasked =
-    reply.guardrailIntervened &&
-    reply.guardrailSide === 'output' &&
-    bedrockDecisions.length > 0 &&
-    bedrockDecisions.every((d) => d.action === 'mask');
-  const bedrockMasks: readonly GuardrailDecision[] = onlyMasked ? bedrockDecisions : [];
-  for (const f of bedrockMasks)
-    deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
-  if (reply.guardrailIntervened && !onlyMasked) {
-    const named = bedrockDecisions.slice(
-      0,
-      Math.max(1, AUDIT_LIMITS.guardrailDecisions - inputVerdict.findings.length),
-    );
-    const bedrockFindings: readonly GuardrailDecision[] =
-      named.length > 0
-        ? named
-        : [{ layer: 'bedrock', rule: 'bedrock.guardrail', category: 'UNATTRIBUTED', action: 'block' }];
-    for (const f of bedrockFindings)
-      deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
-    if (bedrockFindings.some((f) => f.category === 'PROMPT_ATTACK'))
-      deps.metrics.count('PromptInjectionDetected');
-    await auditChat('blocked', {
-      resource,
-      prompt,
-      guardrail: [...inputVerdict.findings, ...bedrockFindings],
-      modelId,
-      inputTokens: reply.inputTokens,
-      outputTokens: reply.outputTokens,
-    });
-    throw new GuardrailBlockedError(
-      reply.guardrailSide === 'output' ? deps.guard.blockedOutputMessage : deps.guard.blockedInputMessage,
-    );
+/**
+ * 8. Bedrock's own guardrail (its verdict read by the model adapter): a block makes its
+ * message the answer, nothing stored; a mask is delivered like a reply. Returns the masks.
+ */
+async function screenModelGuardrail(
+  { deps, audit }: ChatRequest,
+  call: ModelCall,
+  reply: ModelReply,
+): Promise<readonly GuardrailDecision[]> {
+  const verdict = reply.guardrail;
+  if (verdict.action === 'none') return [];
+  if (verdict.action === 'mask') {
+    countDecisions(deps.metrics, verdict.decisions);
+    return verdict.decisions;
   }
+  // Bounded as the audit schema requires, keeping at least one Bedrock decision.
+  const inputFindings = call.inputVerdict.findings;
+  const named = verdict.decisions.slice(
+    0,
+    Math.max(1, AUDIT_LIMITS.guardrailDecisions - inputFindings.length),
+  );
+  countDecisions(deps.metrics, named);
+  if (named.some((f) => f.category === 'PROMPT_ATTACK')) deps.metrics.count('PromptInjectionDetected');
+  await audit('blocked', {
+    resource: call.resource,
+    prompt: call.prompt,
+    guardrail: [...inputFindings, ...named],
+    modelId: call.modelId,
+    inputTokens: reply.inputTokens,
+    outputTokens: reply.outputTokens,
+  });
+  throw new GuardrailBlockedError(
+    verdict.side === 'output' ? deps.guard.blockedOutputMessage : deps.guard.blockedInputMessage,
+  );
+}
 
-  // 9. Output validation: a leaked canary or system prompt withholds the reply.
-  const outputVerdict = deps.guard.checkOutput(reply.text, { canary, systemPrompt });
-  for (const f of outputVerdict.findings)
-    deps.metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
+/** 9. Output validation: a leaked canary or system prompt withholds the reply. */
+async function screenOutput(
+  { deps, audit }: ChatRequest,
+  call: ModelCall,
+  reply: ModelReply,
+  bedrockMasks: readonly GuardrailDecision[],
+): Promise<{ outputVerdict: GuardVerdict; findings: readonly GuardrailDecision[] }> {
+  const outputVerdict = deps.guard.checkOutput(reply.text, {
+    canary: call.canary,
+    systemPrompt: call.systemPrompt,
+  });
+  countDecisions(deps.metrics, outputVerdict.findings);
   // Bounded as the audit schema requires (every decision is still counted in the metrics).
-  const findings = [...inputVerdict.findings, ...bedrockMasks, ...outputVerdict.findings].slice(
+  const findings = [...call.inputVerdict.findings, ...bedrockMasks, ...outputVerdict.findings].slice(
     0,
     AUDIT_LIMITS.guardrailDecisions,
   );
   if (outputVerdict.action === 'BLOCK') {
     if (outputVerdict.findings.some((f) => f.category === 'LEAKAGE')) deps.metrics.count('CanaryLeak');
-    await auditChat('blocked', {
-      resource,
-      prompt,
+    await audit('blocked', {
+      resource: call.resource,
+      prompt: call.prompt,
       reply: reply.text,
       guardrail: findings,
-      modelId,
+      modelId: call.modelId,
       inputTokens: reply.inputTokens,
       outputTokens: reply.outputTokens,
     });
     throw new GuardrailBlockedError(deps.guard.blockedOutputMessage);
   }
-  const replyText = outputVerdict.text;
+  return { outputVerdict, findings };
+}
 
-  // 10. Seal under this user and conversation (a KMS failure stops here: nothing stored).
+/**
+ * 10-12. Seal under this user and conversation (a KMS failure stops here: nothing stored),
+ * audit the outcome before storing (if the trail cannot take it, 503 with nothing stored, so
+ * a retry does not duplicate the turn), then persist; a failed write is audited best effort.
+ */
+async function sealAuditAndPersist(
+  { deps, principal, audit }: ChatRequest,
+  call: ModelCall,
+  reply: ModelReply,
+  replyText: string,
+  findings: readonly GuardrailDecision[],
+  masked: boolean,
+): Promise<string> {
+  const { conversationId, resource, prompt, modelId } = call;
   const now = deps.clock.now();
   const context = { user: principal.sub, conversation: conversationId };
   const [sealedUser, sealedReply, sealedTitle] = await Promise.all([
@@ -386,40 +479,33 @@ export async function chat(
     deps.cipher.seal(prompt.slice(0, 80), context),
   ]);
   const turnId = newTurnId(now);
-  const masked = inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK' || bedrockMasks.length > 0;
-
-  // 11. The outcome, with lengths and hashes only, before the turn is stored: if the trail
-  // cannot take it, the caller gets 503 with nothing stored, so a retry does not duplicate it.
-  await auditChat('success', {
+  const usage = { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens };
+  await audit('success', {
     resource,
     prompt,
     reply: replyText,
     guardrail: findings,
     modelId,
-    inputTokens: reply.inputTokens,
-    outputTokens: reply.outputTokens,
+    ...usage,
     fields: { turnId },
   });
-
-  // 12. Persist. A failed write is recorded too (best effort: the 503 is the guarantee).
   try {
     await deps.conversations.appendTurn(
       principal.sub,
-      { id: conversationId, title: sealedTitle, modelId, isNew },
+      { id: conversationId, title: sealedTitle, modelId, isNew: call.isNew },
       {
         id: turnId,
         at: now,
         modelId,
         user: sealedUser,
         assistant: sealedReply,
-        inputTokens: reply.inputTokens,
-        outputTokens: reply.outputTokens,
+        ...usage,
         guardrail: masked ? 'mask' : 'allow',
       },
       Math.floor(now / 1000) + deps.dataRetentionDays * 86_400,
     );
   } catch (error) {
-    await auditChat('failure', {
+    await audit('failure', {
       resource,
       action: 'chat.persist',
       modelId,
@@ -428,17 +514,5 @@ export async function chat(
     }).catch(() => undefined);
     throw error;
   }
-
-  return {
-    body: {
-      conversationId,
-      turnId,
-      reply: replyText,
-      modelId,
-      model: deps.model.label,
-      usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
-      guardrail: masked ? 'mask' : 'allow',
-    },
-    headers: { ...limitHeaders(rate, 'RateLimit'), ...limitHeaders(budget, 'Token-Budget') },
-  };
+  return turnId;
 }

@@ -20,6 +20,7 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { callStore } from '../shared/dynamodb-failures';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../shared/errors';
 import type { SealedText } from './ports';
 
@@ -124,16 +125,6 @@ function toTurn(item: Record<string, AttributeValue>): StoredTurn {
   };
 }
 
-/** Maps SDK failures to 503; conditional failures are the caller's to interpret. */
-async function call<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw error;
-    throw new ServiceUnavailableError(undefined, 2, error);
-  }
-}
-
 /** DynamoDB adapter of {@link ConversationStore}. */
 export class DynamoDbConversationStore implements ConversationStore {
   constructor(
@@ -142,7 +133,7 @@ export class DynamoDbConversationStore implements ConversationStore {
   ) {}
 
   async getHeader(user: string, id: string): Promise<ConversationHeader | undefined> {
-    const result = await call(() =>
+    const result = await callStore(() =>
       this.client.send(
         new GetItemCommand({
           TableName: this.tableName,
@@ -159,7 +150,7 @@ export class DynamoDbConversationStore implements ConversationStore {
     if (after && (after.pk !== userPk(user) || !after.sk?.startsWith('CONV#'))) {
       throw new Error('page key does not belong to this user');
     }
-    const page = await call(() =>
+    const page = await callStore(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -176,7 +167,7 @@ export class DynamoDbConversationStore implements ConversationStore {
   }
 
   async recentTurns(user: string, id: string, limit: number): Promise<StoredTurn[]> {
-    const result = await call(() =>
+    const result = await callStore(() =>
       this.client.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -195,7 +186,7 @@ export class DynamoDbConversationStore implements ConversationStore {
     const turns: StoredTurn[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const page = await call(() =>
+      const page = await callStore(() =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
@@ -219,7 +210,7 @@ export class DynamoDbConversationStore implements ConversationStore {
     expiresAt: number,
   ): Promise<void> {
     const turnKey = { pk: s(userPk(user)), sk: s(`${turnSkPrefix(conversation.id)}${turn.id}`) };
-    await call(() =>
+    await callStore(() =>
       this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
@@ -239,7 +230,7 @@ export class DynamoDbConversationStore implements ConversationStore {
       ),
     );
     try {
-      await call(() =>
+      await callStore(() =>
         this.client.send(
           new UpdateItemCommand({
             TableName: this.tableName,
@@ -279,7 +270,7 @@ export class DynamoDbConversationStore implements ConversationStore {
     try {
       // The header goes first, conditionally: a concurrent append then fails its
       // attribute_exists check and compensates, so no orphan turns are created.
-      await call(() =>
+      await callStore(() =>
         this.client.send(
           new DeleteItemCommand({
             TableName: this.tableName,
@@ -319,7 +310,7 @@ export class DynamoDbConversationStore implements ConversationStore {
     const keys: Array<{ pk: string; sk: string }> = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const page = await call(() =>
+      const page = await callStore(() =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
@@ -346,7 +337,7 @@ export class DynamoDbConversationStore implements ConversationStore {
       // Unprocessed items are retried a bounded number of times, then the failure surfaces.
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt === 5) throw new ServiceUnavailableError();
-        const result = await call(() =>
+        const result = await callStore(() =>
           this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: requests } })),
         );
         requests = (result.UnprocessedItems?.[this.tableName] ?? []).flatMap((r) =>

@@ -3,6 +3,7 @@
  * pure cores. Every read is keyed by the caller's own sub, so another user's id answers
  * exactly like a missing one (404), and a cursor is sealed to its owner.
  */
+import { actorOf } from '../audit/actor';
 import type { AuditEventInput } from '../audit/event';
 import type { Principal } from '../auth/principal';
 import type { CountMetric } from '../runtime/audit-sink';
@@ -44,17 +45,6 @@ export interface HistoryMeta {
 
 const CURSOR_CONTEXT = 'cursor';
 const MAX_PAGE = 50;
-
-function actorOf(principal: Principal, meta: HistoryMeta) {
-  return {
-    sub: principal.sub,
-    groups: principal.groups,
-    ...(principal.clientId ? { clientId: principal.clientId } : {}),
-    ...(principal.keyId ? { keyId: principal.keyId } : {}),
-    ...(meta.sourceIp ? { sourceIp: meta.sourceIp } : {}),
-    ...(meta.userAgent ? { userAgent: meta.userAgent } : {}),
-  };
-}
 
 /** Seals a page key into an opaque cursor bound to its owner (AES-GCM: tamper-proof). */
 async function sealCursor(cipher: TextCipher, user: string, key: PageKey): Promise<string> {

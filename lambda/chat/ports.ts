@@ -4,6 +4,7 @@
  * files and stand-ins) implement them.
  */
 import type { GuardrailDecision } from '../audit/event';
+import type { Principal } from '../auth/principal';
 
 /** Time source, injected so limits, TTLs and caches are testable. */
 export interface Clock {
@@ -61,16 +62,32 @@ export interface ModelReply {
   readonly outputTokens: number;
   /** `guardrail_intervened` when the Bedrock guardrail replaced input or output. */
   readonly stopReason: string;
-  /** The Bedrock guardrail intervened (input or output); `text` is then its blocked message. */
-  readonly guardrailIntervened: boolean;
-  /** Which side the guardrail acted on, when it did and the trace says so. */
-  readonly guardrailSide?: 'input' | 'output';
-  /**
-   * The policies the guardrail enforced, one decision per fired policy (layer `bedrock`),
-   * when it intervened and the trace names them. Identifiers only, never matched text.
-   */
-  readonly guardrailDecisions?: readonly GuardrailDecision[];
+  /** What the model's own guardrail decided, read from its trace by the adapter. */
+  readonly guardrail: ModelGuardrailVerdict;
 }
+
+/**
+ * The Bedrock guardrail's verdict on one call, as the pipeline acts on it. Decisions are
+ * one per fired policy (layer `bedrock`), identifiers only, never matched text.
+ */
+export type ModelGuardrailVerdict =
+  /** Not applied (local stand-in) or did not intervene. */
+  | { readonly action: 'none' }
+  /**
+   * On the reply, every policy that fired only anonymized (the ANONYMIZE action): `text` is
+   * the model's reply with those spans masked, to be delivered after our own output checks.
+   */
+  | { readonly action: 'mask'; readonly decisions: readonly GuardrailDecision[] }
+  /**
+   * The guardrail replaced the prompt or the reply: `text` is its blocked message. At least
+   * one decision (`UNATTRIBUTED` when the trace names none), so no intervention goes uncounted.
+   */
+  | {
+      readonly action: 'block';
+      /** Which side, when the trace says so. */
+      readonly side?: 'input' | 'output';
+      readonly decisions: readonly GuardrailDecision[];
+    };
 
 /**
  * The model (Bedrock Converse with our guardrail in AWS and hybrid mode, a deterministic
@@ -115,4 +132,40 @@ export interface LimitStore {
   settleTokens(user: string, reserved: number, used: number): Promise<void>;
   /** Removes every limit record of the user (erasure). */
   eraseUser(user: string): Promise<void>;
+}
+
+/** What a guardrail layer decided about one text. */
+export interface GuardVerdict {
+  readonly action: 'ALLOW' | 'MASK' | 'BLOCK';
+  /** The text to go on with (masked when action is MASK). */
+  readonly text: string;
+  readonly findings: readonly GuardrailDecision[];
+}
+
+/** The local guardrail layers the pipeline calls (the policy engine behind an adapter). */
+export interface ChatGuard {
+  /** Unicode normalization applied before length checks and detection. */
+  normalize(text: string): string;
+  checkInput(text: string): GuardVerdict;
+  checkOutput(reply: string, context: { canary: string; systemPrompt: string }): GuardVerdict;
+  /** A fresh random canary for one request's system prompt. */
+  newCanary(): string;
+  readonly blockedInputMessage: string;
+  readonly blockedOutputMessage: string;
+}
+
+/** Runtime settings the pipeline reads (admin-editable, cached by the settings store). */
+export interface ChatSettings {
+  readonly systemPrompt: string;
+  readonly modelAllowList: readonly string[];
+  readonly defaultModelId: string;
+  readonly maxOutputTokens: number;
+  /** Budget (estimated tokens) for earlier turns sent as context. */
+  readonly historyTokenBudget: number;
+  limitsFor(principal: Principal): UserLimits;
+}
+
+/** Counters the pipeline emits (EMF in AWS). */
+export interface ChatMetrics {
+  count(name: string, dimensions?: Record<string, string>, value?: number): void;
 }

@@ -4,7 +4,7 @@
  * and the local stand-in model. Everything else is the same code.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadCursorSecret } from '../admin/cursor-secret';
+import { loadCursorSecret } from '../audit/cursor-secret';
 import { createDynamoAuditQueryStore } from '../audit/query';
 import type { DynamoDbApiKeyStore } from '../auth/api-key-store-dynamodb';
 import type { ChatDeps, ChatGuard } from '../chat/chat-service';

@@ -10,7 +10,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import type { GuardrailDecision } from '../audit/event';
-import type { ChatGuard, GuardVerdict } from '../chat/chat-service';
+import type { ChatGuard, GuardVerdict } from '../chat/ports';
 import { detectInjection, type InjectionOptions } from './injection';
 import { containsCanary, formatCanary, leaksSystemPrompt } from './leakage';
 import { type DetectionViews, detectionViews, foldedViews, lettersOnly, normalizeText } from './normalize';

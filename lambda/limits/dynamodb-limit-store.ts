@@ -33,8 +33,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { Clock, LimitDecision, LimitStore, UserLimits } from '../chat/ports';
+import { callStore } from '../shared/dynamodb-failures';
 import { ServiceUnavailableError } from '../shared/errors';
-import { callStore } from './dynamodb-failures';
 
 /** Dependencies of {@link createDynamoDbLimitStore}. */
 export interface DynamoDbLimitStoreOptions {

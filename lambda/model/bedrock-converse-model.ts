@@ -13,7 +13,7 @@ import {
   type GuardrailTraceAssessment,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { GuardrailDecision } from '../audit/event';
-import type { ChatModel, ModelReply, ModelRequest } from '../chat/ports';
+import type { ChatModel, ModelGuardrailVerdict, ModelReply, ModelRequest } from '../chat/ports';
 import { ModelThrottledError, ModelUnavailableError } from './errors';
 
 /** Options of {@link createBedrockChatModel}. */
@@ -197,22 +197,47 @@ export function guardrailDecisionsOf(trace: GuardrailTraceAssessment | undefined
   return unique;
 }
 
-function replyOf(output: ConverseCommandOutput): ModelReply {
-  const content = output.output?.message?.content ?? [];
-  const text = content.map((block) => block.text ?? '').join('');
-  const stopReason = output.stopReason ?? 'unknown';
-  const guardrailIntervened = stopReason === 'guardrail_intervened';
-  const trace = guardrailIntervened ? output.trace?.guardrail : undefined;
+/** The decision recorded when the guardrail intervened but its trace names no policy. */
+const UNATTRIBUTED: GuardrailDecision = {
+  layer: 'bedrock',
+  rule: 'bedrock.guardrail',
+  category: 'UNATTRIBUTED',
+  action: 'block',
+};
+
+/**
+ * Reads the guardrail's verdict from a Converse answer. One decision per policy that fired;
+ * a trace that names none (missing or unreadable) still yields one, so no intervention goes
+ * uncounted. On the reply, when every policy that fired only anonymized, Bedrock's text is
+ * the model's reply with those spans masked: a `mask` verdict, delivered like a reply.
+ */
+export function guardrailVerdictOf(output: {
+  /** Converse's stop reason, or the one ConverseStream's `messageStop` event carried. */
+  readonly stopReason?: string;
+  readonly trace?: { readonly guardrail?: GuardrailTraceAssessment };
+}): ModelGuardrailVerdict {
+  if (output.stopReason !== 'guardrail_intervened') return { action: 'none' };
+  const trace = output.trace?.guardrail;
   const side = guardrailSideOf(trace);
   const decisions = guardrailDecisionsOf(trace);
+  if (side === 'output' && decisions.length > 0 && decisions.every((d) => d.action === 'mask')) {
+    return { action: 'mask', decisions };
+  }
   return {
-    text,
+    action: 'block',
+    ...(side === undefined ? {} : { side }),
+    decisions: decisions.length > 0 ? decisions : [UNATTRIBUTED],
+  };
+}
+
+function replyOf(output: ConverseCommandOutput): ModelReply {
+  const content = output.output?.message?.content ?? [];
+  return {
+    text: content.map((block) => block.text ?? '').join(''),
     inputTokens: output.usage?.inputTokens ?? 0,
     outputTokens: output.usage?.outputTokens ?? 0,
-    stopReason,
-    guardrailIntervened,
-    ...(side === undefined ? {} : { guardrailSide: side }),
-    ...(decisions.length === 0 ? {} : { guardrailDecisions: decisions }),
+    stopReason: output.stopReason ?? 'unknown',
+    guardrail: guardrailVerdictOf(output),
   };
 }
 

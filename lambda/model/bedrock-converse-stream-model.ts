@@ -19,12 +19,7 @@ import {
   type GuardrailTraceAssessment,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelRequest } from '../chat/ports';
-import {
-  type BedrockChatModelOptions,
-  guardrailDecisionsOf,
-  guardrailSideOf,
-  mapConverseError,
-} from './bedrock-converse-model';
+import { type BedrockChatModelOptions, guardrailVerdictOf, mapConverseError } from './bedrock-converse-model';
 import { ModelUnavailableError } from './errors';
 import type { ModelStreamEvent, StreamingChatModel } from './streaming';
 
@@ -93,16 +88,14 @@ async function* converseStream(
     throw mapConverseError(error);
   }
   if (signal?.aborted) throw new ModelUnavailableError('timeout', 2, signal.reason);
-  const guardrailIntervened = stopReason === 'guardrail_intervened';
-  const side = guardrailIntervened ? guardrailSideOf(trace) : undefined;
-  const decisions = guardrailIntervened ? guardrailDecisionsOf(trace) : [];
   yield {
     type: 'end',
     inputTokens,
     outputTokens,
     stopReason,
-    guardrailIntervened,
-    ...(side === undefined ? {} : { guardrailSide: side }),
-    ...(decisions.length === 0 ? {} : { guardrailDecisions: decisions }),
+    guardrail: guardrailVerdictOf({
+      stopReason,
+      trace: trace === undefined ? undefined : { guardrail: trace },
+    }),
   };
 }

@@ -93,7 +93,7 @@ function answer(request: ModelRequest): ModelReply {
     inputTokens: prompt.reduce((sum, part) => sum + estimateLocalTokens(part), 0),
     outputTokens: estimateLocalTokens(text),
     stopReason: cut ? 'max_tokens' : 'end_turn',
-    guardrailIntervened: false,
+    guardrail: { action: 'none' },
   };
 }
 
@@ -161,7 +161,7 @@ export function createLocalStreamingChatModel(options: LocalStreamingOptions = {
         inputTokens: reply.inputTokens,
         outputTokens: reply.outputTokens,
         stopReason: reply.stopReason,
-        guardrailIntervened: false,
+        guardrail: { action: 'none' },
       };
     },
   };

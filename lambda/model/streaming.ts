@@ -9,8 +9,7 @@
  * `ModelUnavailableError`, before the first delta or mid-stream, and both stop the model
  * call when the request's `signal` aborts (the client went away, or the time budget ran out).
  */
-import type { GuardrailDecision } from '../audit/event';
-import type { ModelRequest } from '../chat/ports';
+import type { ModelGuardrailVerdict, ModelRequest } from '../chat/ports';
 
 /** A piece of the reply's text, in order. */
 export interface ModelDeltaEvent {
@@ -26,12 +25,10 @@ export interface ModelEndEvent {
   /** `end_turn`, `max_tokens`, `guardrail_intervened`, ... */
   readonly stopReason: string;
   /**
-   * The Bedrock guardrail intervened; in `sync` stream-processing mode the deltas already
-   * sent were scanned before they were sent, and the rest is its blocked message.
+   * What the Bedrock guardrail decided, read by the adapter as for a whole reply; in `sync`
+   * stream-processing mode the deltas already sent were scanned before they were sent.
    */
-  readonly guardrailIntervened: boolean;
-  readonly guardrailSide?: 'input' | 'output';
-  readonly guardrailDecisions?: readonly GuardrailDecision[];
+  readonly guardrail: ModelGuardrailVerdict;
 }
 
 /** One event of a streamed reply. */

@@ -22,9 +22,8 @@ import * as z from 'zod/mini';
 import '../shared/validation-config';
 import { GROUPS, type Group, isGroup } from '../auth/permissions';
 import type { Principal } from '../auth/principal';
-import type { ChatSettings } from '../chat/chat-service';
-import type { Clock, UserLimits } from '../chat/ports';
-import { callStore } from '../limits/dynamodb-failures';
+import type { ChatSettings, Clock, UserLimits } from '../chat/ports';
+import { callStore } from '../shared/dynamodb-failures';
 import { ConflictError, ValidationError } from '../shared/errors';
 
 /** Longest system prompt an admin may set; it is sent (and paid for) with every request. */

@@ -18,9 +18,9 @@ export const DEFAULT_SYSTEM_PROMPT = [
 ].join(' ');
 
 /** Per-role limits until an admin edits them (requests per minute, burst, model tokens per day). */
-export function defaultLimits(config: Pick<EnvironmentConfig, 'name'>): RuntimeSettings['limits'] {
-  // Dev is for the team's own testing: generous rates, small budgets.
-  const tokens = (n: number) => (config.name === 'dev' ? Math.min(n, 200_000) : n);
+export function defaultLimits(config: Pick<EnvironmentConfig, 'tier'>): RuntimeSettings['limits'] {
+  // The development tier is for the team's own testing: generous rates, small budgets.
+  const tokens = (n: number) => (config.tier === 'development' ? Math.min(n, 200_000) : n);
   return {
     admin: { requestsPerMinute: 30, burst: 10, dailyTokens: tokens(1_000_000) },
     operator: { requestsPerMinute: 30, burst: 10, dailyTokens: tokens(1_000_000) },

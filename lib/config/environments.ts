@@ -39,9 +39,67 @@ const models: EnvironmentConfigInput['models'] = {
   defaultModelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
 };
 
+/**
+ * What staging and prod share: the production tier's settings (retain, termination
+ * protection, COMPLIANCE Object Lock, enforced threat protection, the Backup plan, blocking
+ * edge rules). Each of them states only what differs, so a hardening made here reaches both.
+ */
+type Edge = EnvironmentConfigInput['edge'];
+type Identity = EnvironmentConfigInput['identity'];
+const productionBase: Pick<
+  EnvironmentConfigInput,
+  | 'tier'
+  | 'region'
+  | 'dataClassification'
+  | 'removalPolicy'
+  | 'terminationProtection'
+  | 'allowedIngressCidrs'
+  | 'monitoring'
+  | 'models'
+  | 'guardrail'
+> & {
+  readonly edge: Pick<
+    Edge,
+    | 'rateLimitPerMinute'
+    | 'chatRateLimitPerMinute'
+    | 'ipRateCeilingPerMinute'
+    | 'promptInjectionAction'
+    | 'anonymousIpList'
+    | 'sessionTimeoutSeconds'
+  >;
+  readonly identity: Pick<
+    Identity,
+    'publicClientCallbackUrls' | 'refreshTokenValidityDays' | 'threatProtection'
+  >;
+} = {
+  tier: 'production',
+  region: 'eu-central-1',
+  dataClassification: 'confidential',
+  removalPolicy: 'retain',
+  terminationProtection: true,
+  allowedIngressCidrs: ['0.0.0.0/0'],
+  monitoring: {},
+  edge: {
+    rateLimitPerMinute: 100,
+    chatRateLimitPerMinute: 20,
+    ipRateCeilingPerMinute: 1000,
+    promptInjectionAction: 'BLOCK',
+    anonymousIpList: true,
+    sessionTimeoutSeconds: 28_800,
+  },
+  identity: {
+    publicClientCallbackUrls: ['http://127.0.0.1:8765/callback'],
+    refreshTokenValidityDays: 7,
+    threatProtection: 'ENFORCED',
+  },
+  models,
+  guardrail: defaultGuardrailPolicy,
+};
+
 export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
   dev: {
     name: 'dev',
+    tier: 'development',
     // No reservations in dev: it must deploy into a new account, whose Lambda concurrency
     // quota is often 10 or 50 (reserving needs the total + 100). Staging and prod reserve.
     account: '111111111111',
@@ -99,11 +157,10 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     guardrail: defaultGuardrailPolicy,
   },
   staging: {
+    ...productionBase,
     name: 'staging',
     reservedConcurrency: { chat: 20, history: 10, keys: 2, admin: 2, web: 10, health: 2 },
     account: '222222222222',
-    region: 'eu-central-1',
-    dataClassification: 'confidential',
     network: {
       vpcCidr: '10.20.0.0/16',
       availabilityZones: ['eu-central-1a', 'eu-central-1b'],
@@ -111,44 +168,30 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     },
     logRetentionDays: 365,
     dataRetentionDays: 90,
-    removalPolicy: 'retain',
-    terminationProtection: true,
     alertEmails: ['omnichat-alerts-staging@example.com'],
-    allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 365, tableRetentionDays: 90 },
     backup: { enabled: true, retentionDays: 35, vaultLock: false },
-    monitoring: {},
     edge: {
-      rateLimitPerMinute: 100,
-      chatRateLimitPerMinute: 20,
-      ipRateCeilingPerMinute: 1000,
-      promptInjectionAction: 'BLOCK',
-      anonymousIpList: true,
+      ...productionBase.edge,
       botControl: false,
       // Placeholder: a DNS-validated certificate, issued in this hosted zone at deployment.
       certificate: { source: 'hostedZone', hostedZoneId: 'Z0222222EXAMPLESTAGE', zoneName: 'example.com' },
       hostName: 'chat-staging.example.com',
-      sessionTimeoutSeconds: 28_800,
       accessLogRetentionDays: 365,
     },
     identity: {
+      ...productionBase.identity,
       domainPrefix: 'omnichat-staging-222222',
       callbackHost: 'chat-staging.example.com',
       logoutUrls: ['https://chat-staging.example.com/'],
-      publicClientCallbackUrls: ['http://127.0.0.1:8765/callback'],
-      refreshTokenValidityDays: 7,
-      threatProtection: 'ENFORCED',
       integrations: [{ name: 'smoke-test', scopes: ['chat.read', 'chat.write'] }],
     },
-    models,
-    guardrail: defaultGuardrailPolicy,
   },
   prod: {
+    ...productionBase,
     name: 'prod',
     reservedConcurrency: { chat: 100, history: 30, keys: 5, admin: 5, web: 30, health: 5 },
     account: '333333333333',
-    region: 'eu-central-1',
-    dataClassification: 'confidential',
     network: {
       vpcCidr: '10.30.0.0/16',
       availabilityZones: ['eu-central-1a', 'eu-central-1b', 'eu-central-1c'],
@@ -156,19 +199,11 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
     },
     logRetentionDays: 731,
     dataRetentionDays: 365,
-    removalPolicy: 'retain',
-    terminationProtection: true,
     alertEmails: ['omnichat-alerts@example.com', 'security-oncall@example.com'],
-    allowedIngressCidrs: ['0.0.0.0/0'],
     audit: { objectLockMode: 'COMPLIANCE', archiveRetentionDays: 2557, tableRetentionDays: 365 },
     backup: { enabled: true, retentionDays: 35, vaultLock: true },
-    monitoring: {},
     edge: {
-      rateLimitPerMinute: 100,
-      chatRateLimitPerMinute: 20,
-      ipRateCeilingPerMinute: 1000,
-      promptInjectionAction: 'BLOCK',
-      anonymousIpList: true,
+      ...productionBase.edge,
       botControl: true,
       // Placeholder: the organisation's ACM certificate for chat.example.com in the account and region.
       certificate: {
@@ -176,19 +211,14 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
         arn: 'arn:aws:acm:eu-central-1:333333333333:certificate/0a1b2c3d-0000-4000-8000-000000000003',
       },
       hostName: 'chat.example.com',
-      sessionTimeoutSeconds: 28_800,
       accessLogRetentionDays: 731,
     },
     identity: {
+      ...productionBase.identity,
       domainPrefix: 'omnichat-prod-333333',
       callbackHost: 'chat.example.com',
       logoutUrls: ['https://chat.example.com/'],
-      publicClientCallbackUrls: ['http://127.0.0.1:8765/callback'],
-      refreshTokenValidityDays: 7,
-      threatProtection: 'ENFORCED',
       integrations: [{ name: 'metrics-exporter', scopes: ['metrics.read'] }],
     },
-    models,
-    guardrail: defaultGuardrailPolicy,
   },
 };

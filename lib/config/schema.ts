@@ -242,6 +242,12 @@ const edgeSchema = z
 export const environmentConfigSchema = z
   .object({
     name: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be lower-case letters, digits and dashes'),
+    /**
+     * What the environment is for, stated rather than inferred from its name. `development`
+     * may destroy its data, skip termination protection, audit-only threat protection and
+     * smaller token budgets; `production` (staging and prod) may not.
+     */
+    tier: z.enum(['development', 'production']),
     account: accountId,
     region,
     /** Data classification tag applied to every resource. */
@@ -312,18 +318,26 @@ export const environmentConfigSchema = z
   })
   .strict()
   .superRefine((env, ctx) => {
-    const outsideDev = env.name !== 'dev';
-    if (outsideDev && env.removalPolicy === 'destroy') {
-      ctx.addIssue({ code: 'custom', path: ['removalPolicy'], message: 'must be retain outside dev' });
+    const production = env.tier === 'production';
+    if (production && env.removalPolicy === 'destroy') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['removalPolicy'],
+        message: 'must be retain in the production tier',
+      });
     }
-    if (outsideDev && !env.terminationProtection) {
-      ctx.addIssue({ code: 'custom', path: ['terminationProtection'], message: 'must be true outside dev' });
+    if (production && !env.terminationProtection) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['terminationProtection'],
+        message: 'must be true in the production tier',
+      });
     }
-    if (outsideDev && env.audit.objectLockMode !== 'COMPLIANCE') {
+    if (production && env.audit.objectLockMode !== 'COMPLIANCE') {
       ctx.addIssue({
         code: 'custom',
         path: ['audit', 'objectLockMode'],
-        message: 'must be COMPLIANCE outside dev',
+        message: 'must be COMPLIANCE in the production tier',
       });
     }
     if (env.audit.archiveRetentionDays < env.audit.tableRetentionDays) {

@@ -81,9 +81,9 @@ export class IdentityStack extends Stack {
     super(scope, id, { ...props, terminationProtection: props.config.terminationProtection });
     const { config } = props;
     const identity = config.identity;
-    if (config.name !== 'dev' && identity.threatProtection !== 'ENFORCED') {
+    if (config.tier === 'production' && identity.threatProtection !== 'ENFORCED') {
       throw new Error(
-        `${config.name}.identity.threatProtection: must be ENFORCED outside dev (got ${identity.threatProtection})`,
+        `${config.name}.identity.threatProtection: must be ENFORCED in the production tier (got ${identity.threatProtection})`,
       );
     }
     // The passkey relying party is the managed-login host, and WebAuthn RP ids are at most 63 characters.

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbConversationStore, type StoredTurn } from '../../lambda/chat/conversation-store';
 import { newConversationId, newTurnId } from '../../lambda/chat/ids';
 import type { SealedText } from '../../lambda/chat/ports';
+import { ServiceUnavailableError } from '../../lambda/shared/errors';
 import { conversationsTable } from '../../lib/data/table-schemas';
+import { closedPort, errorServer, shortTimeoutClient } from '../limits/dynamodb-clients';
 import { type DynaliteHandle, startDynalite } from '../support/dynalite';
 
 const sealedOf = (text: string): SealedText => ({
@@ -142,8 +144,37 @@ describe('DynamoDB conversation store (dynalite)', () => {
     expect(await store.allConversationIds('carol')).toEqual([]);
   });
 
-  it('maps an unreachable table to 503', async () => {
+  // One failure policy for every store (lambda/shared/dynamodb-failures.ts): an outage is a
+  // 503 the client may retry; a client fault (a missing table) is a bug, rethrown as is (500).
+  it('maps an unreachable DynamoDB to 503 with Retry-After', async () => {
+    const client = shortTimeoutClient(`http://127.0.0.1:${await closedPort()}`);
+    try {
+      const broken = new DynamoDbConversationStore(client, conversationsTable.id);
+      const error = await broken.getHeader('alice', newConversationId()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('maps throttling to 503', async () => {
+    const server = await errorServer('ProvisionedThroughputExceededException', 400);
+    const client = shortTimeoutClient(server.endpoint);
+    try {
+      const broken = new DynamoDbConversationStore(client, conversationsTable.id);
+      const error = await broken.listHeaders('alice', 10).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+    } finally {
+      client.destroy();
+      await server.stop();
+    }
+  });
+
+  it('rethrows a missing table unchanged instead of disguising the misconfiguration as an outage', async () => {
     const broken = new DynamoDbConversationStore(dynalite.client, 'no-such-table');
-    await expect(broken.getHeader('alice', newConversationId())).rejects.toMatchObject({ status: 503 });
+    const error = await broken.getHeader('alice', newConversationId()).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(ServiceUnavailableError);
+    expect(error).toMatchObject({ name: 'ResourceNotFoundException' });
   });
 });

@@ -56,9 +56,13 @@ describe('environment configuration', () => {
   });
 
   it.each([
-    ['removalPolicy', 'destroy', /prod\.removalPolicy: must be retain outside dev/],
-    ['terminationProtection', false, /prod\.terminationProtection: must be true outside dev/],
-    ['audit.objectLockMode', 'GOVERNANCE', /prod\.audit\.objectLockMode: must be COMPLIANCE outside dev/],
+    ['removalPolicy', 'destroy', /prod\.removalPolicy: must be retain in the production tier/],
+    ['terminationProtection', false, /prod\.terminationProtection: must be true in the production tier/],
+    [
+      'audit.objectLockMode',
+      'GOVERNANCE',
+      /prod\.audit\.objectLockMode: must be COMPLIANCE in the production tier/,
+    ],
   ])('outside dev, rejects %s = %j', (path, value, message) => {
     const prod = structuredClone(environments.prod!) as Record<string, unknown>;
     const keys = path.split('.');
@@ -66,6 +70,23 @@ describe('environment configuration', () => {
     for (const key of keys.slice(0, -1)) target = target[key] as Record<string, unknown>;
     target[keys.at(-1)!] = value;
     expect(() => parseEnvironmentConfig('prod', prod)).toThrow(message);
+  });
+
+  it('decides by the typed tier, not by the name', () => {
+    const devAsProduction = { ...structuredClone(environments.dev!), tier: 'production' };
+    expect(() => parseEnvironmentConfig('dev', devAsProduction)).toThrow(
+      /dev\.removalPolicy: must be retain in the production tier/,
+    );
+    const sandbox = { ...structuredClone(environments.dev!), name: 'sandbox' };
+    expect(parseEnvironmentConfig('sandbox', sandbox)).toMatchObject({
+      tier: 'development',
+      removalPolicy: 'destroy',
+    });
+  });
+
+  it('requires the tier, naming the field', () => {
+    const { tier: _tier, ...untiered } = structuredClone(environments.prod!);
+    expect(() => parseEnvironmentConfig('prod', untiered)).toThrow(/prod\.tier/);
   });
 
   it('throws a ConfigError listing every bad field at once', () => {

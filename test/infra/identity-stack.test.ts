@@ -492,7 +492,7 @@ describe('identity stack variants', () => {
 
   it('refuses audit-only threat protection outside dev', () => {
     expect(() => stageWith(withIdentity({ threatProtection: 'AUDIT' }))).toThrow(
-      /staging\.identity\.threatProtection: must be ENFORCED outside dev/,
+      /staging\.identity\.threatProtection: must be ENFORCED in the production tier/,
     );
   });
 });

@@ -9,6 +9,7 @@ import {
   createBedrockChatModel,
   guardrailDecisionsOf,
   guardrailSideOf,
+  guardrailVerdictOf,
   MAX_BEDROCK_DECISIONS,
 } from '../../lambda/model/bedrock-converse-model';
 import { ModelThrottledError, ModelUnavailableError } from '../../lambda/model/errors';
@@ -86,7 +87,7 @@ describe('Bedrock Converse model (against the wire-compatible stand-in)', () => 
       inputTokens: 27,
       outputTokens: 5,
       stopReason: 'end_turn',
-      guardrailIntervened: false,
+      guardrail: { action: 'none' },
     });
   });
 
@@ -109,12 +110,11 @@ describe('Bedrock Converse model (against the wire-compatible stand-in)', () => 
       expect(reply).toMatchObject({
         text: 'Blocked by policy.',
         stopReason: 'guardrail_intervened',
-        guardrailIntervened: true,
-        guardrailSide: side,
+        guardrail: { action: 'block', side },
       });
       expect(reply.outputTokens).toBe(side === 'input' ? 0 : 3);
       // The stand-in's default traces: a prompt attack on input, an email address on output.
-      expect(reply.guardrailDecisions).toEqual(
+      expect(reply.guardrail.action === 'block' && reply.guardrail.decisions).toEqual(
         side === 'input'
           ? [
               {
@@ -213,14 +213,15 @@ describe('Bedrock Converse model (against the wire-compatible stand-in)', () => 
     const reply = await model().converse(REQUEST);
 
     expect(standIn.calls[0]?.body.guardrailConfig?.trace).toBe('enabled');
-    expect(reply.guardrailSide).toBe('output');
+    expect(reply.guardrail).toMatchObject({ action: 'block', side: 'output' });
+    const decisions = reply.guardrail.action === 'none' ? [] : reply.guardrail.decisions;
     const bedrock = (rule: string, category: string, action: 'block' | 'mask') => ({
       layer: 'bedrock',
       rule,
       category,
       action,
     });
-    expect(reply.guardrailDecisions).toEqual([
+    expect(decisions).toEqual([
       bedrock('bedrock.pii.NAME', 'PII', 'mask'),
       bedrock('bedrock.content.HATE', 'HATE', 'block'),
       bedrock('bedrock.topic.Investment_advice', 'TOPIC', 'block'),
@@ -231,7 +232,7 @@ describe('Bedrock Converse model (against the wire-compatible stand-in)', () => 
       bedrock('bedrock.regex.ticket_id', 'CUSTOM', 'mask'),
       bedrock('bedrock.grounding.GROUNDING', 'GROUNDING', 'block'),
     ]);
-    const recorded = JSON.stringify(reply.guardrailDecisions);
+    const recorded = JSON.stringify(decisions);
     for (const matched of ['Jane', 'jane@', 'joe@', '555', 'TCK-', 'frobnicate', 'darn']) {
       expect(recorded).not.toContain(matched);
     }
@@ -239,8 +240,7 @@ describe('Bedrock Converse model (against the wire-compatible stand-in)', () => 
 
   it('names no policy when the guardrail did not intervene, whatever the trace holds', async () => {
     const reply = await model().converse(REQUEST);
-    expect(reply.guardrailIntervened).toBe(false);
-    expect(reply.guardrailDecisions).toBeUndefined();
+    expect(reply.guardrail).toEqual({ action: 'none' });
   });
 
   it.each<[keyof typeof CONVERSE_ERRORS, number, string, string, new (...args: never[]) => Error]>([
@@ -449,5 +449,42 @@ describe('guardrailDecisionsOf', () => {
     const decisions = guardrailDecisionsOf({ inputAssessment: { g: { topicPolicy: { topics } } } });
     expect(decisions).toHaveLength(MAX_BEDROCK_DECISIONS);
     expect(decisions[0]?.rule).toBe('bedrock.topic.t0');
+  });
+});
+
+describe('guardrailVerdictOf', () => {
+  it('is none when the guardrail did not intervene', () => {
+    expect(guardrailVerdictOf({ stopReason: 'end_turn' })).toEqual({ action: 'none' });
+  });
+
+  it('blocks with one UNATTRIBUTED decision when the trace names no policy', () => {
+    expect(guardrailVerdictOf({ stopReason: 'guardrail_intervened' })).toEqual({
+      action: 'block',
+      decisions: [{ layer: 'bedrock', rule: 'bedrock.guardrail', category: 'UNATTRIBUTED', action: 'block' }],
+    });
+  });
+
+  it('masks when every policy that fired on the reply only anonymized', () => {
+    const verdict = guardrailVerdictOf({
+      stopReason: 'guardrail_intervened',
+      trace: {
+        guardrail: {
+          outputAssessments: {
+            g: [
+              {
+                sensitiveInformationPolicy: {
+                  piiEntities: [{ type: 'EMAIL', action: 'ANONYMIZED', match: 'a@b.c', detected: true }],
+                  regexes: [],
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+    expect(verdict).toEqual({
+      action: 'mask',
+      decisions: [{ layer: 'bedrock', rule: 'bedrock.pii.EMAIL', category: 'PII', action: 'mask' }],
+    });
   });
 });

@@ -45,7 +45,13 @@ describe('Bedrock ConverseStream model (against the wire-compatible event-stream
       { type: 'delta', text: 'Envelope ' },
       { type: 'delta', text: 'encryption ' },
       { type: 'delta', text: 'wraps a data key.' },
-      { type: 'end', inputTokens: 12, outputTokens: 7, stopReason: 'end_turn', guardrailIntervened: false },
+      {
+        type: 'end',
+        inputTokens: 12,
+        outputTokens: 7,
+        stopReason: 'end_turn',
+        guardrail: { action: 'none' },
+      },
     ]);
     const call = standIn.calls.at(-1);
     expect(call?.modelId).toBe(REQUEST.modelId);
@@ -73,11 +79,11 @@ describe('Bedrock ConverseStream model (against the wire-compatible event-stream
     const { end } = await collectStream(model.converseStream(REQUEST));
     expect(end).toMatchObject({
       stopReason: 'guardrail_intervened',
-      guardrailIntervened: true,
-      guardrailSide: 'output',
-      guardrailDecisions: [
-        { layer: 'bedrock', rule: 'bedrock.topic.Salaries', category: 'TOPIC', action: 'block' },
-      ],
+      guardrail: {
+        action: 'block',
+        side: 'output',
+        decisions: [{ layer: 'bedrock', rule: 'bedrock.topic.Salaries', category: 'TOPIC', action: 'block' }],
+      },
     });
   });
 

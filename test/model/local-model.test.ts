@@ -42,8 +42,7 @@ describe('local stand-in model', () => {
     expect(reply.text).toContain('You wrote: "Summarise envelope encryption in one line, please."');
     expect(reply.text).not.toContain('canary-7f3a');
     expect(reply.text).not.toContain('You are OmniChat');
-    expect(reply).toMatchObject({ stopReason: 'end_turn', guardrailIntervened: false });
-    expect(reply.guardrailSide).toBeUndefined();
+    expect(reply).toMatchObject({ stopReason: 'end_turn', guardrail: { action: 'none' } });
   });
 
   it('gives a different fingerprint to a different conversation', async () => {

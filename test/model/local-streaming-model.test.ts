@@ -24,7 +24,7 @@ describe('local stand-in model, streaming', () => {
       inputTokens: whole.inputTokens,
       outputTokens: whole.outputTokens,
       stopReason: 'end_turn',
-      guardrailIntervened: false,
+      guardrail: { action: 'none' },
     });
   });
 

@@ -128,7 +128,7 @@ export class ChatLoadBalancer extends Construct {
     if (!Token.isUnresolved(jwksEndpoint) && !jwksEndpoint.startsWith('https://')) {
       throw new Error('ChatLoadBalancer: jwksEndpoint must be an https:// URL');
     }
-    const outsideDev = config.name !== 'dev';
+    const production = config.tier === 'production';
 
     this.securityGroup = this.createSecurityGroup(props.vpc, config.allowedIngressCidrs);
     this.accessLogsBucket = new AccessLogsBucket(this, 'AccessLogs', {
@@ -145,7 +145,7 @@ export class ChatLoadBalancer extends Construct {
           ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }
           : { subnetType: ec2.SubnetType.PUBLIC }),
       securityGroup: this.securityGroup,
-      deletionProtection: outsideDev,
+      deletionProtection: production,
       dropInvalidHeaderFields: true,
       desyncMitigationMode: elbv2.DesyncMitigationMode.STRICTEST,
       http2Enabled: true,
@@ -159,7 +159,7 @@ export class ChatLoadBalancer extends Construct {
       'LoadBalancerAssociation',
       this.loadBalancer.loadBalancerArn,
     );
-    if (!outsideDev) {
+    if (!production) {
       for (const ruleId of [
         'cdk-validator-cfnguard::elbv2_deletion_protection_enabled_check',
         'HIPAA.Security::HIPAA.Security-ELBDeletionProtectionEnabled',

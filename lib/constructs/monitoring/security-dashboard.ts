@@ -5,7 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS } from '../../../lambda/shared/metric-names';
-import type { MonitoredArchiver, MonitoredFunction, MonitoringAlarm } from './security-monitoring';
+import type { MonitoredArchiver, MonitoredFunction, MonitoringAlarm } from './monitored-resources';
 
 /** What {@link buildSecurityDashboard} charts. */
 export interface SecurityDashboardProps {

@@ -1,5 +1,6 @@
 /**
- * Classifies DynamoDB failures for the limit and settings stores.
+ * The one DynamoDB failure policy, for every store (limits, settings, conversations,
+ * API keys, audit query, cursor secret).
  *
  * Throttling, server faults and anything that never got an answer (connection refused,
  * timeouts, missing credentials) mean "the store cannot decide right now": they become a
@@ -8,7 +9,7 @@
  * someone instead of hiding among transient outages. Either way the caller fails closed.
  */
 import { ConditionalCheckFailedException, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailableError } from '../shared/errors';
+import { ServiceUnavailableError } from './errors';
 
 /** Service error names that mean "slow down" rather than "you sent something wrong". */
 const THROTTLING_ERRORS = new Set([

@@ -16,7 +16,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { SealedText, TextCipher } from '../chat/ports';
-import { callStore } from '../limits/dynamodb-failures';
+import { callStore } from '../shared/dynamodb-failures';
 
 /** Key of the item and the encryption context of the sealed secret. */
 const ITEM_KEY = { pk: { S: 'SECRET' }, sk: { S: 'audit-cursor-key' } };
