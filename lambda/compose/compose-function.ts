@@ -22,6 +22,7 @@ import type { ErrorLog } from '../runtime/unexpected-error';
 import type { MetricName } from '../shared/metric-names';
 import type { DeployConfig } from './deploy-config';
 import type { AlbHandler } from './handlers/base';
+import type { ChatStreamHandler } from './handlers/chat-stream-contract';
 import { composeServices, type Services, type ServiceTables } from './services';
 import { composeSharedPorts, type SharedPorts } from './shared-ports';
 
@@ -83,6 +84,8 @@ export interface ComposedFunction {
   readonly shared: SharedPorts;
   /** The chat, history and admin functions' services. */
   readonly services?: Services;
+  /** The chat function's streaming route (issue 20); undefined for the other functions. */
+  readonly stream?: ChatStreamHandler;
 }
 
 function servicesOf(name: ApiFunctionName, adapters: FunctionAdapters, shared: SharedPorts): Services {
