@@ -9,6 +9,8 @@
  * {@link DECODE_BUDGET_CHARS} characters have been decoded for one message.
  */
 
+import { textScan } from './text-scan';
+
 /** How a payload was encoded. */
 export type Encoding = 'base64' | 'hex' | 'url' | 'charcodes' | 'rot13' | 'reversed';
 
@@ -34,8 +36,7 @@ const MIN_URL_ESCAPES = 3;
 const DECIMAL_CODES = /(?:\b\d{2,3}[ \t]{0,2},[ \t]{0,2}){3,}\d{2,3}\b/g;
 const BINARY_CODES = /(?:[01]{8}[^01\n]{1,4}){3,}[01]{8}/g;
 
-/** ASCII lookup tables of the base64 (standard and URL-safe) and hex alphabets. */
-const BASE64_CHARS = asciiTable(/[A-Za-z0-9+/_-]/);
+/** ASCII lookup table of the hex alphabet. */
 const HEX_CHARS = asciiTable(/[0-9A-Fa-f]/);
 
 function asciiTable(pattern: RegExp): Uint8Array {
@@ -78,7 +79,8 @@ function classRuns(text: string, table: Uint8Array, min: number, from: number, t
 export function hexAndBase64Runs(text: string): { hex: string[]; base64: string[] } {
   const hex: string[] = [];
   const base64: string[] = [];
-  const runs = classRuns(text, BASE64_CHARS, 16, 0, text.length);
+  // The base64 runs of 16 or more come from the shared pass over the text (text-scan.ts).
+  const runs = textScan(text).base64Runs;
   for (let r = 0; r < runs.length; r += 2) {
     const start = runs[r] as number;
     let end = runs[r + 1] as number;
@@ -227,11 +229,13 @@ export function decodePayloads(text: string): DecodedPayload[] {
     if (ALL_HEX.test(match) || !base64Plausible(match)) continue;
     add('base64', decodeBase64(take(match)));
   }
-  for (const m of text.matchAll(DECIMAL_CODES)) {
+  // Decimal and binary character codes are digits: a text without any has none to decode.
+  const digits = textScan(text).hasDigit;
+  for (const m of digits ? text.matchAll(DECIMAL_CODES) : []) {
     if (budget <= 0) break;
     add('charcodes', decodeCodes(take(m[0]), 10, /\d{2,3}/g));
   }
-  for (const m of text.matchAll(BINARY_CODES)) {
+  for (const m of digits ? text.matchAll(BINARY_CODES) : []) {
     if (budget <= 0) break;
     add('charcodes', decodeCodes(take(m[0]), 2, /[01]{8}/g));
   }

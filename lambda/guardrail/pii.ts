@@ -11,6 +11,7 @@
  * both the Bedrock guardrail and this engine, and the mask `{TYPE}` is the one Bedrock
  * uses when it anonymizes.
  */
+import { textScan } from './text-scan';
 
 /** The PII kinds the local engine detects (Bedrock `PiiEntityType` names). */
 export const PII_TYPES = [
@@ -614,6 +615,11 @@ const detectIps: Detector = (text, out) => {
     const start = m.index ?? 0;
     if (ipv4Valid(m[0])) out.push({ type: 'IP_ADDRESS', start, end: start + m[0].length });
   }
+  detectIpv6(text, out);
+};
+
+/** IPv6 addresses (hex digits may all be letters: `fe80::abcd`). */
+const detectIpv6: Detector = (text, out) => {
   for (const { start, value } of ipv6Candidates(text)) {
     // A sentence may end right after the address.
     const raw = value.replace(TRAILING_DOT, '');
@@ -630,6 +636,16 @@ const DETECTORS: Readonly<Record<PiiType, Detector>> = {
   UK_NATIONAL_INSURANCE_NUMBER: detectNinos,
   IP_ADDRESS: detectIps,
 };
+
+/** Kinds whose every match holds an ASCII digit (IP addresses: IPv4 only). */
+const NEEDS_DIGIT: ReadonlySet<PiiType> = new Set<PiiType>([
+  'PHONE',
+  'CREDIT_DEBIT_CARD_NUMBER',
+  'INTERNATIONAL_BANK_ACCOUNT_NUMBER',
+  'US_SOCIAL_SECURITY_NUMBER',
+  'UK_NATIONAL_INSURANCE_NUMBER',
+  'IP_ADDRESS',
+]);
 
 /**
  * Precedence when spans overlap: checksummed kinds first (a card number is not a phone),
@@ -656,10 +672,15 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Pi
   // the whole pass stays linear (comparing against every accepted finding was quadratic in
   // their number, e.g. 1,600 addresses in a 10,000-character message).
   let taken: Uint8Array | undefined;
+  // Every kind but e-mail addresses (and IPv6, checked at colons only) is made of digits: a
+  // text without one, most prose, skips their scans (the answer comes from the pass over the
+  // text that secrets and decoding share).
+  const digits = textScan(text).hasDigit;
   for (const type of PRECEDENCE) {
     if (!wanted.has(type)) continue;
     const found: PiiFinding[] = [];
-    DETECTORS[type](text, found);
+    if (digits || !NEEDS_DIGIT.has(type)) DETECTORS[type](text, found);
+    else if (type === 'IP_ADDRESS') detectIpv6(text, found);
     for (const f of found) {
       if (f.end <= f.start) continue;
       taken ??= new Uint8Array(text.length);
