@@ -29,6 +29,11 @@ export const DECODE_BUDGET_CHARS = 16_384;
 // (`(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}`) are found by one hand-written pass
 // ({@link hexAndBase64Runs}); the other candidates by regexes.
 const HEX_SPACED = /(?:[0-9A-Fa-f]{2}[ :]){7,}[0-9A-Fa-f]{2}/g;
+/**
+ * What every {@link HEX_SPACED} match holds from its first separator on (`[ :]hh[ :]hh[ :]`):
+ * a search that starts at a separator, rare in prose, instead of at every hex letter.
+ */
+const HEX_SPACED_CORE = /[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :]/;
 const HEX_ESCAPED = /(?:\\x[0-9A-Fa-f]{2}){4,}/g;
 const URL_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 /** URL-encoded text has escapes throughout (`Ignore%20all%20...`), not necessarily adjacent. */
@@ -218,6 +223,7 @@ export function decodePayloads(text: string): DecodedPayload[] {
   for (const pattern of [HEX_SPACED, HEX_ESCAPED]) {
     // Every `\xNN` escape contains a backslash.
     if (pattern === HEX_ESCAPED && !text.includes('\\')) continue;
+    if (pattern === HEX_SPACED && !HEX_SPACED_CORE.test(text)) continue;
     for (const m of text.matchAll(pattern)) {
       if (budget <= 0) break;
       add('hex', decodeHexPairs(take(m[0]).replace(/\\x|[ :]/g, '')));

@@ -1,9 +1,9 @@
 /**
- * One pass over a message that answers the character-level questions several detectors ask
+ * One look at a message that answers the character-level questions several detectors ask
  * before their own scans: where the base64 runs are (decoded payloads, encoded secrets),
  * whether letters are spelled out one at a time (spaced-out secrets) and whether there is a
  * digit at all (the numeric PII kinds, character codes). Each detector used to make its own
- * pass for its question; the engine hands the same normalized text to all of them, so the
+ * full pass for its question; the engine hands the same normalized text to all of them, so the
  * answers are computed once per text and kept for the last two texts (a request's message
  * and its reply).
  */
@@ -28,55 +28,76 @@ export interface TextScan {
   readonly hasDigit: boolean;
 }
 
-const BASE64 = 1;
-const TOKEN = 2;
-const DIGIT = 4;
-
-/** Character flags by ASCII code: a table read per character is the whole cost of the pass. */
-const FLAGS = (() => {
+/** `[A-Za-z0-9+/_-]` by ASCII code. */
+const BASE64_CHARS = (() => {
   const table = new Uint8Array(128);
   for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') {
-    table[ch.charCodeAt(0)] = BASE64 | TOKEN;
+    table[ch.charCodeAt(0)] = 1;
   }
-  for (const ch of '=:') table[ch.charCodeAt(0)] = TOKEN;
-  for (let c = 48; c <= 57; c++) table[c] = BASE64 | TOKEN | DIGIT;
   return table;
 })();
+const isBase64 = (c: number): boolean => c < 128 && BASE64_CHARS[c] === 1;
 
-function scan(text: string): TextScan {
+/**
+ * Maximal base64 runs of {@link MIN_BASE64_RUN} or more. Every such run covers a position
+ * `k * MIN_BASE64_RUN - 1`, so only those positions are probed; a probe on a base64
+ * character is widened to its whole run. Prose, whose words are shorter than a run, is read
+ * about one character in three instead of every one; each character is read at most twice.
+ */
+function base64Runs(text: string): { runs: number[]; longest: number } {
   const runs: number[] = [];
   let longest = 0;
-  let runStart = -1;
-  let spacedOut = false;
-  let hasDigit = false;
+  const n = text.length;
+  let floor = 0;
+  for (let probe = MIN_BASE64_RUN - 1; probe < n; probe += MIN_BASE64_RUN) {
+    if (!isBase64(text.charCodeAt(probe))) continue;
+    let start = probe;
+    while (start > floor && isBase64(text.charCodeAt(start - 1))) start--;
+    let end = probe + 1;
+    while (end < n && isBase64(text.charCodeAt(end))) end++;
+    if (end - start >= MIN_BASE64_RUN) {
+      runs.push(start, end);
+      if (end - start > longest) longest = end - start;
+    }
+    floor = end;
+    // The next probe past this run (the loop adds one step).
+    while (probe + MIN_BASE64_RUN <= end) probe += MIN_BASE64_RUN;
+  }
+  return { runs, longest };
+}
+
+/**
+ * Three single characters in a row, each between spaces: the middle of every spelled-out
+ * run, and rare in prose. Only a text that has it gets the exact scan below.
+ */
+const SPACED_TRIPLE = / [A-Za-z0-9+/=_:-] [A-Za-z0-9+/=_:-] [A-Za-z0-9+/=_:-] /;
+const isToken = (c: number): boolean => isBase64(c) || c === 61 || c === 58;
+
+/** {@link MIN_SPACED_OUT} token characters, each one space after the previous. */
+function spacedOut(text: string): boolean {
+  if (!SPACED_TRIPLE.test(text)) return false;
   let chain = 0;
   let lastTokenAt = -2;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const flags = c < 128 ? (FLAGS[c] as number) : 0;
-    if ((flags & BASE64) !== 0) {
-      if (runStart < 0) runStart = i;
-    } else if (runStart >= 0) {
-      if (i - runStart >= MIN_BASE64_RUN) {
-        runs.push(runStart, i);
-        if (i - runStart > longest) longest = i - runStart;
-      }
-      runStart = -1;
-    }
-    if ((flags & TOKEN) !== 0) {
-      // Each character of a spelled-out run sits two positions after the previous, a space between.
-      chain = lastTokenAt === i - 2 && text.charCodeAt(i - 1) === 32 ? chain + 1 : 1;
-      lastTokenAt = i;
-      if (chain >= MIN_SPACED_OUT) spacedOut = true;
-      if ((flags & DIGIT) !== 0) hasDigit = true;
-    }
+  for (let i = 0; i < text.length; i++) {
+    if (!isToken(text.charCodeAt(i))) continue;
+    // Each character of a spelled-out run sits two positions after the previous, a space between.
+    chain = lastTokenAt === i - 2 && text.charCodeAt(i - 1) === 32 ? chain + 1 : 1;
+    lastTokenAt = i;
+    if (chain >= MIN_SPACED_OUT) return true;
   }
-  if (runStart >= 0 && n - runStart >= MIN_BASE64_RUN) {
-    runs.push(runStart, n);
-    if (n - runStart > longest) longest = n - runStart;
-  }
-  return { base64Runs: runs, longestBase64Run: longest, spacedOut, hasDigit };
+  return false;
+}
+
+const DIGIT = /[0-9]/;
+
+function scan(text: string): TextScan {
+  const { runs, longest } = base64Runs(text);
+  return {
+    base64Runs: runs,
+    longestBase64Run: longest,
+    spacedOut: spacedOut(text),
+    hasDigit: DIGIT.test(text),
+  };
 }
 
 /** The last two texts scanned, least recently used first out. */
