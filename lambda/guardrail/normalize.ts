@@ -260,35 +260,46 @@ const CLASSES = (() => {
 const classOf = (c: number): number => (c < 128 ? (CLASSES[c] as number) : 0);
 
 /** Any character of the {@link LEET_SYMBOL} class. */
-const LEET_SYMBOLS = /[0-9@$!|]/g;
+const LEET_SYMBOLS = /[0-9@$!|]/;
 
 /**
  * A word mixing letters with digits or symbols that stand for letters: a maximal run of
  * `[a-z0-9@$!|]` in which a letter and a digit/symbol are adjacent. This is what the regex
  * `(?<![a-z0-9@$!|])[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*` matches
  * (its lookbehind pins a match to the start of a run and its tail runs to the end), found
- * here without building anything when there is nothing to replace.
+ * here in one pass without building anything when there is nothing to replace.
  */
 function foldLeet(text: string): string {
-  // Only a run holding a digit or symbol can be rewritten, so the scan jumps from one such
-  // character to the next (a native class search) and reads only the runs around them:
-  // prose without any costs one search, and every character is still read at most twice.
+  // Only a run holding a digit or symbol can be rewritten: a native class search finds the
+  // first one (prose without any costs that search alone), and the scan starts at its run.
+  const first = text.search(LEET_SYMBOLS);
+  if (first === -1) return text;
+  let i = first;
+  while (i > 0 && classOf(text.charCodeAt(i - 1)) !== 0) i--;
   let out = '';
   let copied = 0;
-  LEET_SYMBOLS.lastIndex = 0;
-  for (let m = LEET_SYMBOLS.exec(text); m !== null; m = LEET_SYMBOLS.exec(text)) {
-    let start = m.index;
-    while (start > copied && classOf(text.charCodeAt(start - 1)) !== 0) start--;
-    let end = m.index + 1;
-    while (end < text.length && classOf(text.charCodeAt(end)) !== 0) end++;
-    // A letter next to a digit or symbol: a run holding both kinds has one somewhere.
-    let letter = false;
-    for (let k = start; k < end && !letter; k++) letter = classOf(text.charCodeAt(k)) === LETTER;
-    if (letter) {
-      out += text.slice(copied, start) + foldLeetRun(text.slice(start, end));
-      copied = end;
+  const n = text.length;
+  while (i < n) {
+    if (classOf(text.charCodeAt(i)) & (LETTER | LEET_SYMBOL)) {
+      const start = i;
+      let mixed = false;
+      let previous = classOf(text.charCodeAt(i));
+      i++;
+      while (i < n) {
+        const kind = classOf(text.charCodeAt(i)) & (LETTER | LEET_SYMBOL);
+        if (kind === 0) break;
+        // A letter next to a digit or symbol: the run is leetspeak.
+        if (kind !== (previous & (LETTER | LEET_SYMBOL))) mixed = true;
+        previous = kind;
+        i++;
+      }
+      if (mixed) {
+        out += text.slice(copied, start) + foldLeetRun(text.slice(start, i));
+        copied = i;
+      }
+    } else {
+      i++;
     }
-    LEET_SYMBOLS.lastIndex = end;
   }
   return copied === 0 ? text : out + text.slice(copied);
 }
