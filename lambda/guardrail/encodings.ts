@@ -9,6 +9,8 @@
  * {@link DECODE_BUDGET_CHARS} characters have been decoded for one message.
  */
 
+import { textScan } from './text-scan';
+
 /** How a payload was encoded. */
 export type Encoding = 'base64' | 'hex' | 'url' | 'charcodes' | 'rot13' | 'reversed';
 
@@ -27,6 +29,11 @@ export const DECODE_BUDGET_CHARS = 16_384;
 // (`(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){8,}`) are found by one hand-written pass
 // ({@link hexAndBase64Runs}); the other candidates by regexes.
 const HEX_SPACED = /(?:[0-9A-Fa-f]{2}[ :]){7,}[0-9A-Fa-f]{2}/g;
+/**
+ * What every {@link HEX_SPACED} match holds from its first separator on (`[ :]hh[ :]hh[ :]`):
+ * a search that starts at a separator, rare in prose, instead of at every hex letter.
+ */
+const HEX_SPACED_CORE = /[ :][0-9A-Fa-f]{2}[ :][0-9A-Fa-f]{2}[ :]/;
 const HEX_ESCAPED = /(?:\\x[0-9A-Fa-f]{2}){4,}/g;
 const URL_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 /** URL-encoded text has escapes throughout (`Ignore%20all%20...`), not necessarily adjacent. */
@@ -34,8 +41,7 @@ const MIN_URL_ESCAPES = 3;
 const DECIMAL_CODES = /(?:\b\d{2,3}[ \t]{0,2},[ \t]{0,2}){3,}\d{2,3}\b/g;
 const BINARY_CODES = /(?:[01]{8}[^01\n]{1,4}){3,}[01]{8}/g;
 
-/** ASCII lookup tables of the base64 (standard and URL-safe) and hex alphabets. */
-const BASE64_CHARS = asciiTable(/[A-Za-z0-9+/_-]/);
+/** ASCII lookup table of the hex alphabet. */
 const HEX_CHARS = asciiTable(/[0-9A-Fa-f]/);
 
 function asciiTable(pattern: RegExp): Uint8Array {
@@ -78,7 +84,8 @@ function classRuns(text: string, table: Uint8Array, min: number, from: number, t
 export function hexAndBase64Runs(text: string): { hex: string[]; base64: string[] } {
   const hex: string[] = [];
   const base64: string[] = [];
-  const runs = classRuns(text, BASE64_CHARS, 16, 0, text.length);
+  // The base64 runs of 16 or more come from the shared pass over the text (text-scan.ts).
+  const runs = textScan(text).base64Runs;
   for (let r = 0; r < runs.length; r += 2) {
     const start = runs[r] as number;
     let end = runs[r + 1] as number;
@@ -216,6 +223,7 @@ export function decodePayloads(text: string): DecodedPayload[] {
   for (const pattern of [HEX_SPACED, HEX_ESCAPED]) {
     // Every `\xNN` escape contains a backslash.
     if (pattern === HEX_ESCAPED && !text.includes('\\')) continue;
+    if (pattern === HEX_SPACED && !HEX_SPACED_CORE.test(text)) continue;
     for (const m of text.matchAll(pattern)) {
       if (budget <= 0) break;
       add('hex', decodeHexPairs(take(m[0]).replace(/\\x|[ :]/g, '')));
@@ -227,11 +235,13 @@ export function decodePayloads(text: string): DecodedPayload[] {
     if (ALL_HEX.test(match) || !base64Plausible(match)) continue;
     add('base64', decodeBase64(take(match)));
   }
-  for (const m of text.matchAll(DECIMAL_CODES)) {
+  // Decimal and binary character codes are digits: a text without any has none to decode.
+  const digits = textScan(text).hasDigit;
+  for (const m of digits ? text.matchAll(DECIMAL_CODES) : []) {
     if (budget <= 0) break;
     add('charcodes', decodeCodes(take(m[0]), 10, /\d{2,3}/g));
   }
-  for (const m of text.matchAll(BINARY_CODES)) {
+  for (const m of digits ? text.matchAll(BINARY_CODES) : []) {
     if (budget <= 0) break;
     add('charcodes', decodeCodes(take(m[0]), 2, /[01]{8}/g));
   }

@@ -259,39 +259,32 @@ const CLASSES = (() => {
 
 const classOf = (c: number): number => (c < 128 ? (CLASSES[c] as number) : 0);
 
+/** A letter next to a digit or symbol that stands for one. */
+const LEET_BOUNDARY = /[a-z][0-9@$!|]|[0-9@$!|][a-z]/g;
+
 /**
  * A word mixing letters with digits or symbols that stand for letters: a maximal run of
  * `[a-z0-9@$!|]` in which a letter and a digit/symbol are adjacent. This is what the regex
  * `(?<![a-z0-9@$!|])[a-z0-9@$!|]*?(?:[a-z][0-9@$!|]|[0-9@$!|][a-z])[a-z0-9@$!|]*` matches
  * (its lookbehind pins a match to the start of a run and its tail runs to the end), found
- * here in one pass without building anything when there is nothing to replace.
+ * here without building anything when there is nothing to replace.
  */
 function foldLeet(text: string): string {
+  // A run is leetspeak exactly when a letter and a digit/symbol stand side by side in it: a
+  // native search finds such pairs, and only their runs are read. Prose, and digits without
+  // letters, cost that search alone; each character of a rewritten run is read twice more.
   let out = '';
   let copied = 0;
-  let i = 0;
   const n = text.length;
-  while (i < n) {
-    if (classOf(text.charCodeAt(i)) & (LETTER | LEET_SYMBOL)) {
-      const start = i;
-      let mixed = false;
-      let previous = classOf(text.charCodeAt(i));
-      i++;
-      while (i < n) {
-        const kind = classOf(text.charCodeAt(i)) & (LETTER | LEET_SYMBOL);
-        if (kind === 0) break;
-        // A letter next to a digit or symbol: the run is leetspeak.
-        if (kind !== (previous & (LETTER | LEET_SYMBOL))) mixed = true;
-        previous = kind;
-        i++;
-      }
-      if (mixed) {
-        out += text.slice(copied, start) + foldLeetRun(text.slice(start, i));
-        copied = i;
-      }
-    } else {
-      i++;
-    }
+  LEET_BOUNDARY.lastIndex = 0;
+  for (let m = LEET_BOUNDARY.exec(text); m !== null; m = LEET_BOUNDARY.exec(text)) {
+    let start = m.index;
+    while (start > copied && classOf(text.charCodeAt(start - 1)) !== 0) start--;
+    let end = m.index + 2;
+    while (end < n && classOf(text.charCodeAt(end)) !== 0) end++;
+    out += text.slice(copied, start) + foldLeetRun(text.slice(start, end));
+    copied = end;
+    LEET_BOUNDARY.lastIndex = end;
   }
   return copied === 0 ? text : out + text.slice(copied);
 }

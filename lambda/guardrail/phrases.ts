@@ -81,8 +81,16 @@ export function compilePhrase(source: string): Step[] {
 
 /** Words of a folded text: letters, digits and apostrophes. */
 export function tokenize(folded: string): string[] {
-  return folded.split(/[^a-z0-9']+/).filter((t) => t.length > 0);
+  const tokens = folded.split(SEPARATORS);
+  // Separators are maximal runs, so an empty token can only come first or last (a text that
+  // starts or ends with one): dropping those two is the whole filter, without a second array.
+  if (tokens[tokens.length - 1] === '') tokens.pop();
+  if (tokens[0] === '') tokens.shift();
+  return tokens;
 }
+
+/** What separates words: anything but letters, digits and apostrophes. */
+const SEPARATORS = /[^a-z0-9']+/;
 
 /** Start words a phrase is tried at before checking whether it can occur at all. */
 const RECHECK_AFTER = 4;

@@ -11,6 +11,7 @@
  * both the Bedrock guardrail and this engine, and the mask `{TYPE}` is the one Bedrock
  * uses when it anonymizes.
  */
+import { textScan } from './text-scan';
 
 /** The PII kinds the local engine detects (Bedrock `PiiEntityType` names). */
 export const PII_TYPES = [
@@ -38,6 +39,22 @@ export const piiMask = (type: PiiType): string => `{${type}}`;
 // ---------------------------------------------------------------------------------------------
 // Checksums and validators
 
+/** {@link luhnValid} of the first `n` digit values of `digits`. */
+function luhnValidDigits(digits: Uint8Array, n: number): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = n - 1; i >= 0; i--) {
+    let d = digits[i] as number;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return n > 0 && sum % 10 === 0;
+}
+
 /** Luhn (mod 10) check of a digit string. */
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -55,13 +72,17 @@ export function luhnValid(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
-/** Issuer prefixes and lengths of the card networks in circulation (ISO/IEC 7812 IINs). */
-function plausibleCard(digits: string): boolean {
-  const n = digits.length;
-  const two = Number(digits.slice(0, 2));
-  const four = Number(digits.slice(0, 4));
-  const six = Number(digits.slice(0, 6));
-  if (digits[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
+/**
+ * Issuer prefixes and lengths of the card networks in circulation (ISO/IEC 7812 IINs), for
+ * the first `n` digit values of `digits`.
+ */
+function plausibleCard(digits: Uint8Array, n: number): boolean {
+  if (n < 6) return false;
+  const digit = (k: number): number => digits[k] as number;
+  const two = digit(0) * 10 + digit(1);
+  const four = two * 100 + digit(2) * 10 + digit(3);
+  const six = four * 100 + digit(4) * 10 + digit(5);
+  if (digit(0) === 4) return n === 13 || n === 16 || n === 19; // Visa
   if (two >= 51 && two <= 55) return n === 16; // Mastercard
   if (four >= 2221 && four <= 2720) return n === 16; // Mastercard 2-series
   if (two === 34 || two === 37) return n === 15; // American Express
@@ -69,7 +90,8 @@ function plausibleCard(digits: string): boolean {
   if (four >= 3528 && four <= 3589) return n >= 16 && n <= 19; // JCB
   if (two === 36 || two === 38 || two === 39 || (six >= 300000 && six <= 305999)) return n >= 14 && n <= 19; // Diners
   if (two === 62) return n >= 16 && n <= 19; // UnionPay
-  if (['50', '56', '57', '58', '63', '67'].includes(digits.slice(0, 2))) return n >= 12 && n <= 19; // Maestro
+  if (two === 50 || two === 56 || two === 57 || two === 58 || two === 63 || two === 67)
+    return n >= 12 && n <= 19; // Maestro
   return false;
 }
 
@@ -462,6 +484,9 @@ function dottedWindow(groups: readonly DigitGroup[], from: number, to: number): 
  * check, and no letter or digit glued to either end. A window spans at most 19 digits, so the
  * search is linear in the number of groups.
  */
+/** Digits of the card window being checked (a window holds at most 19). */
+const cardDigits = new Uint8Array(19);
+
 const detectCards: Detector = (text, out) => {
   for (const groups of digitGroupChains(text)) {
     let i = 0;
@@ -469,19 +494,21 @@ const detectCards: Detector = (text, out) => {
       const first = groups[i] as DigitGroup;
       let found = -1;
       if (!isAlnum(text.charCodeAt(first.start - 1))) {
-        let digits = '';
+        // The window's digits as values in a reused buffer: a string built by appending
+        // groups would be copied flat again for every window checked.
+        let n = 0;
         for (let j = i; j < groups.length; j++) {
           const group = groups[j] as DigitGroup;
-          digits += group.digits;
-          if (digits.length > 19) break;
+          if (n + group.end - group.start > 19) break;
+          for (let k = group.start; k < group.end; k++) cardDigits[n++] = text.charCodeAt(k) - 48;
           // Dots also write decimals, versions and addresses: a dotted card is only read in
           // card-like groups (three or more, of 3-6 digits each, as printed on cards).
           if (dottedWindow(groups, i, j)) continue;
           if (
-            digits.length >= 12 &&
+            n >= 12 &&
             !isAlnum(text.charCodeAt(group.end)) &&
-            plausibleCard(digits) &&
-            luhnValid(digits)
+            plausibleCard(cardDigits, n) &&
+            luhnValidDigits(cardDigits, n)
           ) {
             found = j;
           }
@@ -614,6 +641,11 @@ const detectIps: Detector = (text, out) => {
     const start = m.index ?? 0;
     if (ipv4Valid(m[0])) out.push({ type: 'IP_ADDRESS', start, end: start + m[0].length });
   }
+  detectIpv6(text, out);
+};
+
+/** IPv6 addresses (hex digits may all be letters: `fe80::abcd`). */
+const detectIpv6: Detector = (text, out) => {
   for (const { start, value } of ipv6Candidates(text)) {
     // A sentence may end right after the address.
     const raw = value.replace(TRAILING_DOT, '');
@@ -630,6 +662,16 @@ const DETECTORS: Readonly<Record<PiiType, Detector>> = {
   UK_NATIONAL_INSURANCE_NUMBER: detectNinos,
   IP_ADDRESS: detectIps,
 };
+
+/** Kinds whose every match holds an ASCII digit (IP addresses: IPv4 only). */
+const NEEDS_DIGIT: ReadonlySet<PiiType> = new Set<PiiType>([
+  'PHONE',
+  'CREDIT_DEBIT_CARD_NUMBER',
+  'INTERNATIONAL_BANK_ACCOUNT_NUMBER',
+  'US_SOCIAL_SECURITY_NUMBER',
+  'UK_NATIONAL_INSURANCE_NUMBER',
+  'IP_ADDRESS',
+]);
 
 /**
  * Precedence when spans overlap: checksummed kinds first (a card number is not a phone),
@@ -656,10 +698,15 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Pi
   // the whole pass stays linear (comparing against every accepted finding was quadratic in
   // their number, e.g. 1,600 addresses in a 10,000-character message).
   let taken: Uint8Array | undefined;
+  // Every kind but e-mail addresses (and IPv6, checked at colons only) is made of digits: a
+  // text without one, most prose, skips their scans (the answer comes from the pass over the
+  // text that secrets and decoding share).
+  const digits = textScan(text).hasDigit;
   for (const type of PRECEDENCE) {
     if (!wanted.has(type)) continue;
     const found: PiiFinding[] = [];
-    DETECTORS[type](text, found);
+    if (digits || !NEEDS_DIGIT.has(type)) DETECTORS[type](text, found);
+    else if (type === 'IP_ADDRESS') detectIpv6(text, found);
     for (const f of found) {
       if (f.end <= f.start) continue;
       taken ??= new Uint8Array(text.length);

@@ -11,6 +11,7 @@
  * character class, or a key name with bounded separators; PEM blocks are closed with
  * `indexOf`, not a lazy regex.
  */
+import { MIN_SPACED_OUT, textScan } from './text-scan';
 
 /** Kinds of secret, used in rule ids (`secret.<kind>`). */
 export type SecretKind =
@@ -182,38 +183,21 @@ const CHAR_CLASS = (() => {
 const isTokenChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] !== 0;
 const isHexChar = (c: number): boolean => c < 128 && CHAR_CLASS[c] === 2;
 /**
- * Prefilter of the scans below, in one table-driven pass (exported for the equivalence test): whether the text holds a run of
- * {@link MIN_BASE64} base64/base64url characters (a possible encoded secret) and whether it
- * holds {@link MIN_SPACED} token characters each followed by one space (a possible
- * spelled-out one). Ordinary prose has neither, and the scans are skipped. (The regexes
- * `/[A-Za-z0-9+/_-]{24}/` and `/(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/` said the same
- * but retried at every position: on 10k characters of prose they cost more than the scans.)
+ * Prefilter of the scans below (exported for the equivalence test): whether the text holds
+ * a run of {@link MIN_BASE64} base64/base64url characters (a possible encoded secret) and
+ * whether it holds {@link MIN_SPACED} token characters each followed by one space (a possible
+ * spelled-out one). Ordinary prose has neither, and the scans are skipped. Both answers come
+ * from the pass over the text that decoding and PII detection share (text-scan.ts); the
+ * regexes `/[A-Za-z0-9+/_-]{24}/` and `/(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/` say the
+ * same but retry at every position.
  */
 export function mayHideSecrets(text: string): { encoded: boolean; spaced: boolean } {
-  let encoded = false;
-  let spaced = false;
-  let run = 0; // base64 characters in a row (`=` and `:` end a run, as in the old prefilter)
-  let chain = 0; // token characters in a row, each one space after the previous
-  let lastTokenAt = -2;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || CHAR_CLASS[c] === 0) {
-      run = 0;
-      continue;
-    }
-    if (c === 61 || c === 58) run = 0;
-    else if (++run >= MIN_BASE64) encoded = true;
-    chain = lastTokenAt === i - 2 && text.charCodeAt(i - 1) === 32 ? chain + 1 : 1;
-    lastTokenAt = i;
-    if (chain >= MIN_SPACED) spaced = true;
-    if (encoded && spaced) break;
-  }
-  return { encoded, spaced };
+  const scan = textScan(text);
+  return { encoded: scan.longestBase64Run >= MIN_BASE64, spaced: scan.spacedOut };
 }
 
 /** Fewest single characters of a spelled-out secret, and of a base64 or hex run. */
-const MIN_SPACED = 16;
+const MIN_SPACED = MIN_SPACED_OUT;
 const MIN_BASE64 = 24;
 const MIN_HEX = 32;
 
@@ -346,6 +330,43 @@ function findHiddenSecrets(text: string, add: (kind: SecretKind, start: number, 
   }
 }
 
+/** The literal words the patterns below start from, one bit each. */
+const WORD_SECRET = 1;
+const WORD_TOKEN = 2;
+const WORD_BEARER = 4;
+const WORD_AUTHORIZATION = 8;
+const WORD_PASS = 16;
+const WORD_PWD = 32;
+const WORD_KEY = 64;
+const WORD_CREDENTIAL = 128;
+const ALL_WORDS = 255;
+const WORD_BITS: Readonly<Record<string, number>> = {
+  secret: WORD_SECRET,
+  token: WORD_TOKEN,
+  bearer: WORD_BEARER,
+  authorization: WORD_AUTHORIZATION,
+  pass: WORD_PASS,
+  pwd: WORD_PWD,
+  key: WORD_KEY,
+  credential: WORD_CREDENTIAL,
+};
+const SECRET_WORDS = /secret|token|bearer|authorization|pass|pwd|key|credential/gi;
+
+/**
+ * Which of the words occur in `text`, case-insensitively as the patterns match them: one
+ * native search for all eight. Each search restarts one character after the last hit, so
+ * overlapping words (`secretoken`, `passecret`) are all found.
+ */
+function secretWords(text: string): number {
+  let words = 0;
+  SECRET_WORDS.lastIndex = 0;
+  for (let m = SECRET_WORDS.exec(text); m !== null && words !== ALL_WORDS; m = SECRET_WORDS.exec(text)) {
+    words |= WORD_BITS[m[0].toLowerCase()] ?? 0;
+    SECRET_WORDS.lastIndex = m.index + 1;
+  }
+  return words;
+}
+
 /** Every secret in `text`, without overlaps, in text order (earlier and longer spans win). */
 export function findSecrets(text: string): SecretFinding[] {
   return findDirectSecrets(text, true);
@@ -377,13 +398,13 @@ function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
   }
   for (const m of text.matchAll(AWS_ACCESS_KEY))
     add('aws_access_key', m.index ?? 0, (m.index ?? 0) + m[0].length);
-  // Every pattern below needs a literal word (case-insensitive): one lower-cased copy and a
-  // few substring searches rule out each pattern the text cannot match, instead of a regex
-  // retried at every position of a long message. The ASCII letters of these words lower-case
-  // to themselves only, so a text the regex matches always contains the word.
-  const lower = text.toLowerCase();
-  const hasSecret = lower.includes('secret');
-  const hasToken = lower.includes('token');
+  // Every pattern below needs a literal word (case-insensitive): one search for all of them
+  // rules out each pattern the text cannot match, instead of a regex retried at every
+  // position of a long message. The search uses the patterns' own case folding, so it finds
+  // a word exactly where they could.
+  const words = secretWords(text);
+  const hasSecret = (words & WORD_SECRET) !== 0;
+  const hasToken = (words & WORD_TOKEN) !== 0;
   if (hasSecret) {
     for (const m of text.matchAll(AWS_SECRET_KEY)) {
       const span = groupSpan(m);
@@ -404,16 +425,16 @@ function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
       if (jwtHeaderValid(m[0])) add('jwt', m.index ?? 0, (m.index ?? 0) + m[0].length);
     }
   for (const pattern of [BEARER, BASIC_AUTH]) {
-    if (pattern === BEARER ? !hasToken && !lower.includes('bearer') : !lower.includes('authorization'))
+    if (pattern === BEARER ? !hasToken && (words & WORD_BEARER) === 0 : (words & WORD_AUTHORIZATION) === 0)
       continue;
     for (const m of text.matchAll(pattern)) {
       const span = groupSpan(m);
       if (span && (pattern === BASIC_AUTH || looksRandom(text.slice(...span)))) add('bearer_token', ...span);
     }
   }
-  const hasPass = lower.includes('pass');
+  const hasPass = (words & WORD_PASS) !== 0;
   const possible = new Map<RegExp, boolean>([
-    [PASSWORD_ASSIGNMENT, hasPass || hasSecret || lower.includes('pwd')],
+    [PASSWORD_ASSIGNMENT, hasPass || hasSecret || (words & WORD_PWD) !== 0],
     [PASSWORD_SENTENCE, hasPass],
     [URL_CREDENTIALS, text.includes('://')],
   ]);
@@ -433,7 +454,7 @@ function findDirectSecrets(text: string, hidden = false): SecretFinding[] {
       add('password', span[0], span[0] + value.length);
     }
   }
-  const keylikePossible = hasToken || hasSecret || lower.includes('key') || lower.includes('credential');
+  const keylikePossible = hasToken || hasSecret || (words & (WORD_KEY | WORD_CREDENTIAL)) !== 0;
   if (keylikePossible)
     for (const m of text.matchAll(KEYLIKE_ASSIGNMENT)) {
       const span = groupSpan(m);

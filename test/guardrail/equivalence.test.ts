@@ -15,6 +15,7 @@ import {
 import { PhraseIndex, type PhraseRule, tokenize } from '../../lambda/guardrail/phrases';
 import { ipv6Candidates } from '../../lambda/guardrail/pii';
 import { mayHideSecrets, shannonEntropy } from '../../lambda/guardrail/secrets';
+import { textScan } from '../../lambda/guardrail/text-scan';
 
 /** A deterministic generator, so a failure is reproducible. */
 function generator(seed: number): () => number {
@@ -56,6 +57,35 @@ describe('hexAndBase64Runs', () => {
       const runs = hexAndBase64Runs(text);
       expect(runs.hex).toEqual([...text.matchAll(HEX_RUN)].map((m) => m[0]));
       expect(runs.base64).toEqual([...text.matchAll(BASE64_RUN)].map((m) => m[0]));
+    }
+  });
+});
+
+describe('textScan', () => {
+  const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}/g;
+  const SPACED_OUT = /(?:[A-Za-z0-9+/=_:-] ){15}[A-Za-z0-9+/=_:-]/;
+  const pieces = [
+    ...'aZ09+/_-=: .\n',
+    'A ',
+    'b ',
+    '7 ',
+    'QUtJQUlPU0ZP',
+    'dGVzdA',
+    'abcdefghijklmno',
+    'é',
+    'é ',
+  ];
+  const spacedPieces = ['A ', 'b ', '7 ', '= ', ': ', '/ ', 'A b 7 c ', 'xy ', '  ', 'é ', '\n'];
+
+  it('finds the runs, spelled-out characters and digits the regexes find', () => {
+    const texts = [...randomTexts(pieces, 2_000, 120, 3), ...randomTexts(spacedPieces, 1_000, 120, 5)];
+    for (const text of texts) {
+      const scan = textScan(text);
+      const runs = [...text.matchAll(BASE64_RUN)];
+      expect(scan.base64Runs).toEqual(runs.flatMap((m) => [m.index, m.index + m[0].length]));
+      expect(scan.longestBase64Run).toBe(Math.max(0, ...runs.map((m) => m[0].length)));
+      expect(scan.spacedOut).toBe(SPACED_OUT.test(text));
+      expect(scan.hasDigit).toBe(/[0-9]/.test(text));
     }
   });
 });
