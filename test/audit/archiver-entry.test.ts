@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 // The module reads its environment at load (fail fast), through the environment contract.
-const entry = '../../lambda/audit/archiver-handler';
+const entry = '../../lambda/functions/audit-archiver';
 
 describe('archiver handler environment', () => {
   afterEach(() => {
