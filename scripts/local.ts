@@ -15,7 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ownerCacheSecondsFrom } from '../lambda/auth/owner-directory';
+import { DEFAULT_OWNER_CACHE_SECONDS } from '../lambda/auth/owner-directory';
+import { readVariable, variableName } from '../lambda/compose/function-env';
 import { LocalIssuer } from '../lambda/local/issuer';
 import {
   checkHybrid,
@@ -207,7 +208,11 @@ async function main(): Promise<void> {
   const ratePerMinute = rateOf(process.env.OMNICHAT_LOCAL_RATE_PER_MINUTE);
   let ownerCacheSeconds: number;
   try {
-    ownerCacheSeconds = ownerCacheSecondsFrom(process.env);
+    // Optional here (the functions require it): unset or empty is the default.
+    ownerCacheSeconds =
+      (process.env[variableName('ownerCacheSeconds')]?.trim() ?? '') === ''
+        ? DEFAULT_OWNER_CACHE_SECONDS
+        : readVariable('ownerCacheSeconds', process.env);
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error));
   }

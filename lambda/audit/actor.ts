@@ -1,7 +1,8 @@
 /**
  * The audit actor: who made a request and from where, as every audit event records it.
- * One builder for the chat pipeline, the history service, the route wiring and the
- * claim check's decision sink, so the trail names callers the same way everywhere.
+ * One builder for the chat pipeline, the history service, the route wiring, the claim
+ * check's decision sink and local mode's edge, so the trail names callers the same way
+ * everywhere.
  */
 import type { AuditEventInput } from './event';
 

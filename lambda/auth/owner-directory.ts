@@ -59,21 +59,8 @@ export interface CachedOwnerDirectory extends OwnerDirectory {
 
 /** Longest cache time allowed: the revocation bound promised in the README. */
 export const MAX_OWNER_CACHE_SECONDS = 60;
-/** Default cache time (`OWNER_CACHE_SECONDS`). */
+/** Default cache time (`OWNER_CACHE_SECONDS`): what the stacks set, and local mode when it is unset. */
 export const DEFAULT_OWNER_CACHE_SECONDS = 30;
-
-/** Reads `OWNER_CACHE_SECONDS` (0..60, default 30); throws naming the variable. */
-export function ownerCacheSecondsFrom(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.OWNER_CACHE_SECONDS?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_OWNER_CACHE_SECONDS;
-  const seconds = Number(raw);
-  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_OWNER_CACHE_SECONDS) {
-    throw new Error(
-      `OWNER_CACHE_SECONDS must be an integer from 0 to ${MAX_OWNER_CACHE_SECONDS} (the revocation bound), not "${raw}"`,
-    );
-  }
-  return seconds;
-}
 
 /**
  * Wraps a directory with a per-user cache of at most `ttlMs` (positive and negative answers).

@@ -261,46 +261,6 @@ export function createAccessTokenVerifier(config: TokenVerifierConfig): AccessTo
   };
 }
 
-/** Environment variable names the Api stack sets for the verifier. */
-export const VERIFIER_ENV = {
-  issuer: 'AUTH_ISSUER',
-  jwks: 'AUTH_JWKS',
-  clientIds: 'AUTH_CLIENT_IDS',
-  maxLifetimeSeconds: 'AUTH_MAX_TOKEN_SECONDS',
-} as const;
-
-/** Reads the verifier config from the environment (JWKS as JSON, client ids comma-separated); throws naming the variable. */
-export function verifierConfigFromEnvironment(
-  env: Readonly<Record<string, string | undefined>>,
-): TokenVerifierConfig {
-  const read = (name: string) => {
-    const value = env[name]?.trim();
-    if (!value) throw new Error(`Token verifier: environment variable ${name} is not set`);
-    return value;
-  };
-  const rawJwks = read(VERIFIER_ENV.jwks);
-  let jwks: unknown;
-  try {
-    jwks = JSON.parse(rawJwks);
-  } catch (error) {
-    throw new Error(`Token verifier: ${VERIFIER_ENV.jwks} is not valid JSON`, { cause: error });
-  }
-  const rawLifetime = env[VERIFIER_ENV.maxLifetimeSeconds]?.trim();
-  const maxLifetimeSeconds = rawLifetime ? Number(rawLifetime) : undefined;
-  if (maxLifetimeSeconds !== undefined && !Number.isInteger(maxLifetimeSeconds)) {
-    throw new Error(`Token verifier: ${VERIFIER_ENV.maxLifetimeSeconds} must be a number of seconds`);
-  }
-  return {
-    ...(maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds }),
-    issuer: read(VERIFIER_ENV.issuer),
-    jwks,
-    clientIds: read(VERIFIER_ENV.clientIds)
-      .split(',')
-      .map((id) => id.trim())
-      .filter((id) => id.length > 0),
-  };
-}
-
 /** The credential found on a request, before verification. */
 export type PresentedCredential =
   | { readonly kind: 'none' }

@@ -31,10 +31,6 @@ import type {
   UserLimits,
 } from './ports';
 
-// The ports moved to ./ports (so the guardrail engine and the settings store implement them
-// without importing the service); re-exported for the callers that still name them here.
-export type { ChatGuard, ChatMetrics, ChatSettings, GuardVerdict } from './ports';
-
 /** Longest message accepted, in characters after normalization. */
 export const MAX_MESSAGE_CHARS = 10_000;
 

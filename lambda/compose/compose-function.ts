@@ -6,9 +6,13 @@
  * emulator adapters (dynalite, moto, the local issuer, the Converse stand-in). Only the
  * adapters differ between the modes.
  *
- * Each function's routes are imported on demand: esbuild keeps them in every bundle, but a
- * container evaluates only its own (no policy engine, lexicon or chat service outside chat),
- * which is what its cold start pays for.
+ * Each function has its own composer ({@link composeChat} ... {@link composeWeb}), and its
+ * AWS entry imports only that one, so esbuild's tree shaking leaves the other functions'
+ * routes out of the bundle (no policy engine, lexicon or chat service outside chat).
+ * {@link composeFunction} picks the composer by name for the callers that run several
+ * functions in one process. Everything is imported statically: a dynamic import() makes
+ * esbuild wrap the imported module and all it imports in lazy initialisers, which it cannot
+ * tree-shake, and every bundle grew by the routes of every function.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AuditLogger } from '../audit/writer';
@@ -20,9 +24,13 @@ import type { DataKeyProvider } from '../crypto/data-keys';
 import type { CountMetric } from '../runtime/audit-sink';
 import type { ErrorLog } from '../runtime/unexpected-error';
 import type { MetricName } from '../shared/metric-names';
+import { webFunction } from '../web/web-function';
 import type { DeployConfig } from './deploy-config';
-import type { AlbHandler } from './handlers/base';
+import { adminFunction } from './handlers/admin';
+import { chatFunction } from './handlers/chat';
 import type { ChatStreamHandler } from './handlers/chat-stream-contract';
+import { historyFunction } from './handlers/history';
+import { keysFunction } from './handlers/keys';
 import { composeServices, type Services, type ServiceTables } from './services';
 import { composeSharedPorts, type SharedPorts } from './shared-ports';
 
@@ -76,7 +84,7 @@ export interface FunctionAdapters {
 }
 
 /** An ALB handler as the route modules build it (middy, so AWS can add its metrics middleware). */
-export type FunctionHandler = ReturnType<typeof import('./handlers/keys').keysFunction>;
+export type FunctionHandler = ReturnType<typeof keysFunction>;
 
 /** A composed function: its handler, and the ports it was built from (for local mode's edge and tests). */
 export interface ComposedFunction {
@@ -122,54 +130,65 @@ export function sharedPortsOf(adapters: FunctionAdapters): SharedPorts {
   });
 }
 
-/** Wires function `name` from `adapters`. */
+/** The base dependencies every route module gets. */
+function baseOf(shared: SharedPorts) {
+  return { claimCheck: shared.claimCheck, audit: shared.audit, log: shared.log };
+}
+
+/** Wires the chat function (`POST /api/v1/chat`, `GET /api/v1/models`). */
+export function composeChat(adapters: FunctionAdapters): ComposedFunction {
+  if (!adapters.model) throw new Error('Function chat: a model adapter is required');
+  const shared = sharedPortsOf(adapters);
+  const services = servicesOf('chat', adapters, shared);
+  const chat = {
+    ...services.chat(adapters.model()),
+    ...(adapters.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: adapters.modelTimeoutMs }),
+  };
+  return { handler: chatFunction({ ...baseOf(shared), chat }), shared, services };
+}
+
+/** Wires the history function (conversations, export, erasure). */
+export function composeHistory(adapters: FunctionAdapters): ComposedFunction {
+  const shared = sharedPortsOf(adapters);
+  const services = servicesOf('history', adapters, shared);
+  return { handler: historyFunction({ ...baseOf(shared), history: services.history }), shared, services };
+}
+
+/** Wires the admin function (settings, model allow-list, audit queries). */
+export function composeAdmin(adapters: FunctionAdapters): ComposedFunction {
+  const shared = sharedPortsOf(adapters);
+  const services = servicesOf('admin', adapters, shared);
+  return { handler: adminFunction({ ...baseOf(shared), ...services.admin }), shared, services };
+}
+
+/** Wires the keys function (personal API keys). */
+export function composeKeys(adapters: FunctionAdapters): ComposedFunction {
+  const shared = sharedPortsOf(adapters);
+  return { handler: keysFunction({ ...baseOf(shared), store: shared.apiKeyStore }), shared };
+}
+
+/** Wires the web function (the page and sign-out). */
+export function composeWeb(adapters: FunctionAdapters): ComposedFunction {
+  if (!adapters.web) throw new Error('Function web: the web adapters (assets, sign-out) are required');
+  const shared = sharedPortsOf(adapters);
+  return { handler: webFunction({ ...baseOf(shared), ...adapters.web }), shared };
+}
+
+const COMPOSERS: Readonly<Record<ApiFunctionName, (adapters: FunctionAdapters) => ComposedFunction>> = {
+  chat: composeChat,
+  history: composeHistory,
+  admin: composeAdmin,
+  keys: composeKeys,
+  web: composeWeb,
+};
+
+/**
+ * Wires function `name` from `adapters`, with the composer its AWS entry calls (local mode,
+ * the API tests and the bench run several functions in one process).
+ */
 export async function composeFunction(
   name: ApiFunctionName,
   adapters: FunctionAdapters,
 ): Promise<ComposedFunction> {
-  const shared = sharedPortsOf(adapters);
-  const base = { claimCheck: shared.claimCheck, audit: shared.audit, log: shared.log };
-  switch (name) {
-    case 'chat': {
-      if (!adapters.model) throw new Error('Function chat: a model adapter is required');
-      const services = servicesOf(name, adapters, shared);
-      const { chatFunction } = await import('./handlers/chat');
-      const chat = {
-        ...services.chat(adapters.model()),
-        ...(adapters.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: adapters.modelTimeoutMs }),
-      };
-      return { handler: chatFunction({ ...base, chat }), shared, services };
-    }
-    case 'history': {
-      const services = servicesOf(name, adapters, shared);
-      const { historyFunction } = await import('./handlers/history');
-      return { handler: historyFunction({ ...base, history: services.history }), shared, services };
-    }
-    case 'admin': {
-      const services = servicesOf(name, adapters, shared);
-      const { adminFunction } = await import('./handlers/admin');
-      return { handler: adminFunction({ ...base, ...services.admin }), shared, services };
-    }
-    case 'keys': {
-      const { keysFunction } = await import('./handlers/keys');
-      return { handler: keysFunction({ ...base, store: shared.apiKeyStore }), shared };
-    }
-    case 'web': {
-      if (!adapters.web) throw new Error('Function web: the web adapters (assets, sign-out) are required');
-      const { webFunction } = await import('../web/web-function');
-      return { handler: webFunction({ ...base, ...adapters.web }), shared };
-    }
-  }
-}
-
-/**
- * The exported handler of an entry: it waits for the composition on its first call. Not a
- * top-level await, so the entry also builds as CommonJS (the benchmark's naive bundle); a
- * missing or malformed variable still fails the cold start, as the adapters read the
- * environment synchronously.
- */
-export function whenComposed(composed: Promise<AlbHandler>): AlbHandler {
-  // Observed now, so a failed composition is not an unhandled rejection before the first call.
-  composed.catch(() => undefined);
-  return async (event, context) => (await composed)(event, context);
+  return COMPOSERS[name](adapters);
 }

@@ -88,7 +88,8 @@ const VARIABLES = {
   userPoolId: { name: 'USER_POOL_ID', schema: text },
 } as const;
 
-type Variable = keyof typeof VARIABLES;
+/** The typed name of a variable. */
+export type Variable = keyof typeof VARIABLES;
 
 /** What every API function reads: identity, key authentication, the audit writer, metrics. */
 const API = [
@@ -159,6 +160,17 @@ export function variableNamesOf(name: FunctionName): readonly string[] {
   return (FUNCTION_VARIABLES[name] as readonly Variable[]).map((variable) => VARIABLES[variable].name);
 }
 
+/** The parsed value of `variable`, or what is wrong with it. */
+function parseVariable(
+  variable: Variable,
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; value: unknown } | { ok: false; problem: string } {
+  const { name, schema } = VARIABLES[variable];
+  const parsed = z.safeParse(schema, env[name] ?? '');
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, problem: `${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}` };
+}
+
 /**
  * Reads and checks function `name`'s environment; throws one error naming every variable
  * that is missing or malformed (a cold start that fails says why, never a request later).
@@ -170,13 +182,25 @@ export function readFunctionEnv<N extends FunctionName>(
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const variable of FUNCTION_VARIABLES[name] as readonly Variable[]) {
-    const { name: variableName, schema } = VARIABLES[variable];
-    const parsed = z.safeParse(schema, env[variableName] ?? '');
-    if (parsed.success) out[variable] = parsed.data;
-    else problems.push(`${variableName} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    const parsed = parseVariable(variable, env);
+    if (parsed.ok) out[variable] = parsed.value;
+    else problems.push(parsed.problem);
   }
   if (problems.length > 0) {
     throw new Error(`Function ${name}: environment variable ${problems.join('; ')}`);
   }
   return out as FunctionEnv<N>;
+}
+
+/**
+ * Reads one variable with the functions' format, for local mode (scripts/local.ts), which
+ * takes a few of them from its own environment; throws naming the variable.
+ */
+export function readVariable<V extends Variable>(
+  variable: V,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): z.output<(typeof VARIABLES)[V]['schema']> {
+  const parsed = parseVariable(variable, env);
+  if (!parsed.ok) throw new Error(`Environment variable ${parsed.problem}`);
+  return parsed.value as z.output<(typeof VARIABLES)[V]['schema']>;
 }

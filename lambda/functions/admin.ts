@@ -5,12 +5,8 @@
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction, whenComposed } from '../compose/compose-function';
+import { composeAdmin } from '../compose/compose-function';
 
 const adapters = awsAdapters('admin');
 
-export const handler = whenComposed(
-  composeFunction('admin', adapters).then(({ handler }) =>
-    handler.use(logMetrics(adapters.powertools.metrics)),
-  ),
-);
+export const handler = composeAdmin(adapters).handler.use(logMetrics(adapters.powertools.metrics));

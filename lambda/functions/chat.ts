@@ -8,7 +8,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction, whenComposed } from '../compose/compose-function';
+import { composeChat } from '../compose/compose-function';
 import { createBedrockChatModel } from '../model/bedrock-converse-model';
 
 const adapters = awsAdapters('chat', {
@@ -22,8 +22,4 @@ const adapters = awsAdapters('chat', {
     }),
 });
 
-export const handler = whenComposed(
-  composeFunction('chat', adapters).then(({ handler }) =>
-    handler.use(logMetrics(adapters.powertools.metrics)),
-  ),
-);
+export const handler = composeChat(adapters).handler.use(logMetrics(adapters.powertools.metrics));

@@ -5,12 +5,8 @@
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction, whenComposed } from '../compose/compose-function';
+import { composeHistory } from '../compose/compose-function';
 
 const adapters = awsAdapters('history');
 
-export const handler = whenComposed(
-  composeFunction('history', adapters).then(({ handler }) =>
-    handler.use(logMetrics(adapters.powertools.metrics)),
-  ),
-);
+export const handler = composeHistory(adapters).handler.use(logMetrics(adapters.powertools.metrics));

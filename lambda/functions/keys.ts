@@ -5,12 +5,8 @@
  */
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction, whenComposed } from '../compose/compose-function';
+import { composeKeys } from '../compose/compose-function';
 
 const adapters = awsAdapters('keys');
 
-export const handler = whenComposed(
-  composeFunction('keys', adapters).then(({ handler }) =>
-    handler.use(logMetrics(adapters.powertools.metrics)),
-  ),
-);
+export const handler = composeKeys(adapters).handler.use(logMetrics(adapters.powertools.metrics));

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { awsAdapters } from '../compose/aws-adapters';
-import { composeFunction, whenComposed } from '../compose/compose-function';
+import { composeWeb } from '../compose/compose-function';
 import { loadAssets } from '../web/web-function';
 
 const adapters = awsAdapters('web', {
@@ -17,8 +17,4 @@ const adapters = awsAdapters('web', {
   }),
 });
 
-export const handler = whenComposed(
-  composeFunction('web', adapters).then(({ handler }) =>
-    handler.use(logMetrics(adapters.powertools.metrics)),
-  ),
-);
+export const handler = composeWeb(adapters).handler.use(logMetrics(adapters.powertools.metrics));

@@ -67,7 +67,9 @@ export interface InjectionOptions {
   readonly action?: 'BLOCK' | 'FLAG';
 }
 
-const PHRASES = new PhraseIndex(INJECTION_PHRASES);
+// Pure: a bundle that reaches this module without running the engine (every function but
+// chat, through the composition root) leaves the index out instead of building it at load.
+const PHRASES = /* @__PURE__ */ new PhraseIndex(INJECTION_PHRASES);
 
 /**
  * Code that prints the prompt (`console.log(systemPrompt)`, `print(instructions)`): the

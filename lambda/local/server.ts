@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
+import { actorOf, type RequestOrigin } from '../audit/actor';
 import { type OwnerDirectoryWriter, syncOwner } from '../auth/owner-directory';
 import { type AccessTokenVerifier, TokenRejectedError } from '../auth/token-verifier';
 import type { AuditSink } from '../runtime/audit-sink';
@@ -211,7 +212,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const recorded = await record({
       type: 'AUTHN_FAILURE',
-      actor: actorOf(req),
+      actor: actorOf(undefined, originOf(req)),
       resource: `${req.method ?? ''} ${url.pathname}`.slice(0, 256),
       action: 'authenticate',
       outcome: 'failure',
@@ -264,7 +265,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
     sub?: string,
   ): Parameters<AuditSink>[0] => ({
     type: 'AUTH_SIGN_IN',
-    actor: { ...actorOf(req), ...(sub === undefined ? {} : { sub }) },
+    actor: { ...actorOf(undefined, originOf(req)), ...(sub === undefined ? {} : { sub }) },
     resource: 'local/login',
     action: 'sign-in',
     outcome,
@@ -487,8 +488,8 @@ export function createLocalServer(options: LocalServerOptions): Server {
   });
 }
 
-/** The audit actor of an edge request: the client address and user agent. */
-function actorOf(req: IncomingMessage): { sourceIp?: string; userAgent?: string } {
+/** Where an edge request came from: the client address and user agent. */
+function originOf(req: IncomingMessage): RequestOrigin {
   const userAgent = req.headers['user-agent'];
   return {
     ...(req.socket.remoteAddress ? { sourceIp: req.socket.remoteAddress } : {}),

@@ -4,9 +4,10 @@
  * check become audit events too. One event per request for the auth outcome: an allowed
  * request records who was authenticated and which permission admitted them.
  */
+import { actorOf } from '../audit/actor';
 import { type AuditEventDeps, type AuditEventInput, buildAuditEvent } from '../audit/event';
 import type { AuditWriter } from '../audit/writer';
-import type { AuthDecision, AuthDecisionSink } from '../auth/principal';
+import type { AuthDecisionSink } from '../auth/principal';
 import { METRICS, type MetricName } from '../shared/metric-names';
 
 /** Counts a metric (EMF in AWS, a no-op or an array in tests). */
@@ -20,17 +21,6 @@ export function createAuditSink(writer: AuditWriter, deps: AuditEventDeps): Audi
   return async (input) => writer.write(buildAuditEvent(input, deps));
 }
 
-function actorOf(decision: AuthDecision): AuditEventInput['actor'] {
-  const principal = 'principal' in decision ? decision.principal : undefined;
-  return {
-    ...(principal ? { sub: principal.sub, groups: principal.groups } : {}),
-    ...(principal?.clientId ? { clientId: principal.clientId } : {}),
-    ...(principal?.keyId ? { keyId: principal.keyId } : {}),
-    ...(decision.sourceIp ? { sourceIp: decision.sourceIp } : {}),
-    ...(decision.userAgent ? { userAgent: decision.userAgent } : {}),
-  };
-}
-
 /**
  * The claim check's decision sink: authentication failures and denials are always
  * recorded (and counted for the alarms); a successful authentication is recorded once
@@ -39,7 +29,7 @@ function actorOf(decision: AuthDecision): AuditEventInput['actor'] {
 export function auditDecisions(audit: AuditSink, count: CountMetric): AuthDecisionSink {
   return async (decision) => {
     const base = {
-      actor: actorOf(decision),
+      actor: actorOf('principal' in decision ? decision.principal : undefined, decision),
       resource: `${decision.method} ${decision.path}`.slice(0, 256),
       requestId: decision.requestId,
       durationMs: 0,

@@ -11,6 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeNoReservation } from '../aspects/reserved-concurrency';
 import { EncryptedLogGroup } from './encrypted-log-group';
+import { FUNCTION_BUNDLING } from './function-bundling';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -187,19 +188,20 @@ export class ApiFunction extends Construct {
             onFailure: new destinations.SqsDestination(props.deadLetterQueue),
             retryAttempts: 2,
           }),
+      // lib/constructs/function-bundling.ts: the one source of these options (the bench builds
+      // its shipped bundle from it too).
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // Mappings only, for decoding a stack trace offline (the runtime does not load it).
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // ESM output still meets CommonJS dependencies that call require().
-        banner: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);",
-        // The Lambda runtime ships the AWS SDK v3, but pinning our own version keeps the
-        // code tested here identical to the code that runs.
-        externalModules: [],
+        target: FUNCTION_BUNDLING.target,
+        minify: FUNCTION_BUNDLING.minify,
+        sourceMap: FUNCTION_BUNDLING.sourceMap,
+        sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+        mainFields: [...FUNCTION_BUNDLING.mainFields],
+        banner: FUNCTION_BUNDLING.banner,
+        externalModules: [...FUNCTION_BUNDLING.external],
+        esbuildArgs: {
+          '--alias': Object.entries(FUNCTION_BUNDLING.alias).map(([from, to]) => `${from}=${to}`),
+        },
         define: { ...(props.define ?? {}) },
         ...(props.assetsDir === undefined
           ? {}

@@ -1,14 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { VERIFIER_ENV } from '../../lambda/auth/token-verifier';
 import type { EnvironmentConfig } from '../config/schema';
-import { AppClients, TOKEN_VALIDITY } from '../constructs/identity/clients';
+import { AppClients } from '../constructs/identity/clients';
 import type { ControlPlaneFunction } from '../constructs/identity/control-plane-function';
 import { Federation } from '../constructs/identity/federation';
 import { DeployTimeJwks } from '../constructs/identity/jwks-resolution';
@@ -62,8 +61,6 @@ export class IdentityStack extends Stack {
   readonly jwksJson: string;
   /** Clients whose access tokens the API accepts: ALB, public, then machine clients. */
   readonly allowedClientIds: readonly string[];
-  /** `AUTH_ISSUER`, `AUTH_JWKS`, `AUTH_CLIENT_IDS` for an API function (lambda/auth/token-verifier.ts reads them). */
-  readonly verifierEnvironment: Readonly<Record<string, string>>;
   /**
    * The stack's Lambda functions by name (`jwksResolver`, `preTokenGeneration` and
    * `directorySync` always, `preSignUp` with self sign-up), for per-function alarms.
@@ -182,14 +179,6 @@ export class IdentityStack extends Stack {
       this.clients.publicClient.userPoolClientId,
       ...[...this.clients.machineClients.values()].map((c) => c.userPoolClientId),
     ];
-
-    this.verifierEnvironment = {
-      [VERIFIER_ENV.issuer]: this.issuer,
-      [VERIFIER_ENV.jwks]: this.jwksJson,
-      [VERIFIER_ENV.clientIds]: Fn.join(',', [...this.allowedClientIds]),
-      // A token living longer than the clients issue them is refused (issue 17).
-      [VERIFIER_ENV.maxLifetimeSeconds]: String(TOKEN_VALIDITY.toSeconds()),
-    };
 
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'Issuer', { value: this.issuer });

@@ -1,11 +1,12 @@
 /**
  * The function bundles the benchmark loads, built with esbuild's JS API:
  *
- * - **shipped**: exactly the options lib/constructs/api-function.ts gives NodejsFunction
- *   (which runs `esbuild --bundle ENTRY` with them): ESM, target node22, platform node,
- *   minified, source map beside the bundle (without sources content), main fields `module,main`, the createRequire
- *   banner, no externals, and the environment's deploy configuration as `define`
- *   (lib/config/deploy-config.ts `deployConfigDefine`). Keep the two in step.
+ * - **shipped**: the options every function is deployed with, read from the one place
+ *   lib/constructs/api-function.ts reads them too (lib/constructs/function-bundling.ts):
+ *   ESM, target node22, platform node, minified, source map beside the bundle (without
+ *   sources content), main fields `module,main`, the createRequire banner, no externals, the
+ *   credential-chain alias, and the environment's deploy configuration as `define`
+ *   (lib/config/deploy-config.ts `deployConfigDefine`).
  * - **naive**: the reference the targets compare against: one esbuild call, bundle,
  *   platform node, CommonJS, no minification and no tuning. It gets the same `define` (the
  *   code refuses to load without its deploy configuration) and, for the web function only,
@@ -18,6 +19,7 @@ import { cpSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
+import { FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
 
 /** The function entries under lambda/functions/, in report order. */
 export const FUNCTION_ENTRIES = [
@@ -37,12 +39,10 @@ const ASSETS_DIR: Partial<Record<FunctionEntry, string>> = { web: 'lambda/web/as
 
 /** NODE_OPTIONS the construct sets on every function: none (source maps are not loaded at run time). */
 export const SHIPPED_NODE_OPTIONS = '';
+/** NODE_OPTIONS of the comparison run that loads the source map (the cost of turning it on). */
+export const SOURCE_MAP_NODE_OPTIONS = '--enable-source-maps';
 
-/** The construct's banner: ESM output still meets CommonJS dependencies that call require(). */
-export const SHIPPED_BANNER =
-  "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);";
-
-/** esbuild options of the shipped bundle, as NodejsFunction passes them (see the module comment). */
+/** esbuild options of the shipped bundle, as NodejsFunction gets them (see the module comment). */
 export function shippedBuildOptions(
   projectRoot: string,
   entry: FunctionEntry,
@@ -53,18 +53,19 @@ export function shippedBuildOptions(
     absWorkingDir: projectRoot,
     entryPoints: [join(projectRoot, 'lambda/functions', `${entry}.ts`)],
     bundle: true,
-    target: 'node22',
+    target: FUNCTION_BUNDLING.target,
     platform: 'node',
-    format: 'esm',
+    format: FUNCTION_BUNDLING.format,
     outfile: join(outdir, 'index.mjs'),
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    external: [],
+    minify: FUNCTION_BUNDLING.minify,
+    sourcemap: FUNCTION_BUNDLING.sourceMap,
+    sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+    external: [...FUNCTION_BUNDLING.external],
+    alias: { ...FUNCTION_BUNDLING.alias },
     define: { ...define },
     logLevel: 'error',
-    banner: { js: SHIPPED_BANNER },
-    mainFields: ['module', 'main'],
+    banner: { js: FUNCTION_BUNDLING.banner },
+    mainFields: [...FUNCTION_BUNDLING.mainFields],
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The chat function in process, under load: the same handler the chat entry exports
- * (`composeFunction('chat', ...)`, the composition root the AWS entry calls, HTTP edge and claim check included), invoked with
- * ALB events carrying a Bearer token, against
+ * (`composeFunction('chat', ...)` runs `composeChat`, the composer the AWS entry calls; HTTP
+ * edge and claim check included), invoked with ALB events carrying a Bearer token, against
  * - dynalite (in this process) for conversations, limits, settings, API keys and audit;
  * - the Converse stand-in (HTTP/2 on loopback) through the real BedrockRuntimeClient and
  *   the Bedrock adapter, so serialization, SigV4 signing and parsing are real;

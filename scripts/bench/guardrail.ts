@@ -9,7 +9,7 @@
  * cycles through rotations of its message (pipeline.ts), so the engine's content-keyed caches
  * do not turn repeated identical messages into cache hits.
  */
-import type { ChatGuard } from '../../lambda/chat/chat-service';
+import type { ChatGuard } from '../../lambda/chat/ports';
 import { rotations, VARIANTS } from './pipeline';
 import { type Summary, sampleSync, summarize } from './stats';
 

@@ -33,7 +33,8 @@ import {
 } from '../../lambda/audit/event';
 import { type Principal, principalFromToken } from '../../lambda/auth/principal';
 import { createAccessTokenVerifier, extractCredential } from '../../lambda/auth/token-verifier';
-import { type ChatGuard, parseChatBody } from '../../lambda/chat/chat-service';
+import { parseChatBody } from '../../lambda/chat/chat-service';
+import type { ChatGuard } from '../../lambda/chat/ports';
 import { createEnvelopeCipher } from '../../lambda/crypto/envelope-cipher';
 import { LocalDataKeys } from '../../lambda/crypto/local-data-keys';
 import {

@@ -12,11 +12,7 @@ import {
   MAX_KEYS_PER_OWNER,
   revokeApiKey,
 } from '../../lambda/auth/api-keys';
-import {
-  cachedOwnerDirectory,
-  InMemoryOwnerDirectory,
-  ownerCacheSecondsFrom,
-} from '../../lambda/auth/owner-directory';
+import { cachedOwnerDirectory, InMemoryOwnerDirectory } from '../../lambda/auth/owner-directory';
 import { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-dynamodb';
 import { type Group, permissionsForGroups } from '../../lambda/auth/permissions';
 import type { Principal } from '../../lambda/auth/principal';
@@ -441,19 +437,4 @@ describe('owner directory cache', () => {
     expect(olderToken?.groups).toEqual(['user']);
     expect(newerToken?.groups).toEqual(['admin']);
   });
-
-  it.each([
-    ['', 30],
-    ['0', 0],
-    ['60', 60],
-  ])('OWNER_CACHE_SECONDS=%j is %i s', (raw, seconds) => {
-    expect(ownerCacheSecondsFrom({ OWNER_CACHE_SECONDS: raw })).toBe(seconds);
-  });
-
-  it.each(['61', '-1', '1.5', 'soon'])(
-    'refuses OWNER_CACHE_SECONDS=%j (over the promised bound or not a number)',
-    (raw) => {
-      expect(() => ownerCacheSecondsFrom({ OWNER_CACHE_SECONDS: raw })).toThrow(/OWNER_CACHE_SECONDS/);
-    },
-  );
 });

@@ -5,7 +5,6 @@ import {
   MAX_CREDENTIAL_HEADER_BYTES,
   refusingFetcher,
   TokenRejectedError,
-  verifierConfigFromEnvironment,
 } from '../../lambda/auth/token-verifier';
 import {
   forge,
@@ -369,38 +368,5 @@ describe('local-issuer mode (cognito-local) applies the same rules', () => {
 
   it('accepts a valid local token', () => {
     expect(localVerifier().verify(mint(localClaims(), poolKey)).issuer).toBe(LOCAL_ISSUER);
-  });
-});
-
-describe('verifier configuration from the environment', () => {
-  it('reads issuer, JWKS and client ids, and the result verifies tokens', () => {
-    // Prepare
-    const env = {
-      AUTH_ISSUER: TEST_ISSUER,
-      AUTH_JWKS: JSON.stringify(jwksOf(poolKey)),
-      AUTH_CLIENT_IDS: ` ${TEST_CLIENT_ID} , ${TEST_CLI_CLIENT_ID}`,
-    };
-
-    // Act
-    const config = verifierConfigFromEnvironment(env);
-
-    // Assess
-    expect(config.clientIds).toEqual([TEST_CLIENT_ID, TEST_CLI_CLIENT_ID]);
-    expect(createAccessTokenVerifier(config).verify(mint(userAccessClaims(), poolKey)).clientId).toBe(
-      TEST_CLIENT_ID,
-    );
-  });
-
-  it.each([
-    ['AUTH_ISSUER', { AUTH_JWKS: '{"keys":[]}', AUTH_CLIENT_IDS: 'a' }, /AUTH_ISSUER is not set/],
-    ['AUTH_JWKS', { AUTH_ISSUER: TEST_ISSUER, AUTH_CLIENT_IDS: 'a' }, /AUTH_JWKS is not set/],
-    [
-      'AUTH_JWKS',
-      { AUTH_ISSUER: TEST_ISSUER, AUTH_JWKS: '{keys', AUTH_CLIENT_IDS: 'a' },
-      /AUTH_JWKS is not valid JSON/,
-    ],
-    ['AUTH_CLIENT_IDS', { AUTH_ISSUER: TEST_ISSUER, AUTH_JWKS: '{}' }, /AUTH_CLIENT_IDS is not set/],
-  ])('names %s when it is missing or bad', (_name, env, message) => {
-    expect(() => verifierConfigFromEnvironment(env)).toThrow(message);
   });
 });

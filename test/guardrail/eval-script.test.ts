@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ChatGuard } from '../../lambda/chat/chat-service';
+import type { ChatGuard } from '../../lambda/chat/ports';
 import { createPolicyEngine } from '../../lambda/guardrail/engine';
 import { evaluate, parseRows, policyOfEnvironment, run } from '../../scripts/eval-guardrail';
 import { PROMPT_DATA_FILE, PROMPT_DATA_NOTE } from '../support/shared-data';

@@ -4,6 +4,9 @@
  * has its `Environment.Variables` parsed with the reader the function runs at cold start,
  * and sets no variable the reader does not read.
  */
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +14,7 @@ import {
   FUNCTION_VARIABLES,
   type FunctionName,
   readFunctionEnv,
+  readVariable,
   variableNamesOf,
 } from '../../lambda/compose/function-env';
 import { ApiFunction } from '../../lib/constructs/api-function';
@@ -107,6 +111,9 @@ describe('readFunctionEnv', () => {
     ['TABLE_LIMITS', '  ', 'TABLE_LIMITS must be set'],
     ['AUDIT_RETENTION_DAYS', '0', 'AUDIT_RETENTION_DAYS must be a positive integer'],
     ['OWNER_CACHE_SECONDS', '61', 'OWNER_CACHE_SECONDS must be an integer from 0 to 60'],
+    ['OWNER_CACHE_SECONDS', '-1', 'OWNER_CACHE_SECONDS must be an integer from 0 to 60'],
+    ['OWNER_CACHE_SECONDS', '1.5', 'OWNER_CACHE_SECONDS must be an integer from 0 to 60'],
+    ['OWNER_CACHE_SECONDS', 'soon', 'OWNER_CACHE_SECONDS must be an integer from 0 to 60'],
     ['AUTH_JWKS', '[1]', 'AUTH_JWKS must be a JSON object'],
     ['AUTH_JWKS', '{', 'AUTH_JWKS must be a JSON object'],
   ])('refuses %s = %j, naming the variable', (variable, value, message) => {
@@ -117,5 +124,41 @@ describe('readFunctionEnv', () => {
     expect(() => readFunctionEnv('history', {})).toThrow(
       /TABLE_AUDIT must be set; .*TABLE_LIMITS must be set/,
     );
+  });
+});
+
+describe('readVariable', () => {
+  it.each([
+    ['0', 0],
+    ['60', 60],
+  ])("reads OWNER_CACHE_SECONDS=%j as %i, with the functions' format", (raw, seconds) => {
+    expect(readVariable('ownerCacheSeconds', { OWNER_CACHE_SECONDS: raw })).toBe(seconds);
+  });
+
+  it('names the variable it refuses', () => {
+    expect(() => readVariable('ownerCacheSeconds', { OWNER_CACHE_SECONDS: '61' })).toThrow(
+      'Environment variable OWNER_CACHE_SECONDS must be an integer from 0 to 60',
+    );
+  });
+});
+
+describe('every function reads its variables through the contract', () => {
+  const lambdaDir = new URL('../../lambda/', import.meta.url).pathname;
+  const sources = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? sources(join(dir, entry.name))
+        : entry.name.endsWith('.ts')
+          ? [readFileSync(join(dir, entry.name), 'utf8')]
+          : [],
+    );
+  const code = sources(lambdaDir).join('\n');
+
+  it.each(
+    Object.entries(FUNCTION_VARIABLES)
+      .filter(([, variables]) => variables.length > 0)
+      .map(([name]) => name),
+  )('%s: readFunctionEnv or awsAdapters is called with its name', (name) => {
+    expect(code.includes(`readFunctionEnv('${name}'`) || code.includes(`awsAdapters('${name}'`)).toBe(true);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * The admin function's routes.
- * One module per function, so that a function's bundle evaluates only its own routes
- * (lambda/compose/compose-function.ts imports them on demand).
+ * One module per function, so that a function's bundle carries only its own routes (its
+ * entry calls only its own composer in lambda/compose/compose-function.ts).
  */
+import { actorOf } from '../../audit/actor';
 import type { AuditEventType } from '../../audit/event';
 import { type AuditQueryRequest, type AuditQueryStore, queryAuditEvents } from '../../audit/query';
 import { callerOf, createApiHandler, type RouteCall } from '../../runtime/api-handler';
 import type { SettingsStore, SettingsVersion } from '../../settings/settings-store';
 import { OmniChatError, ValidationError } from '../../shared/errors';
 import { jsonResponse } from '../../shared/http';
-import { actorOf, type BaseDeps } from './base';
+import type { BaseDeps } from './base';
 
 /** Body of the admin PUT routes: the version edited, and the changes. */
 function parseAdminChange(body: unknown): { expectedVersion: number; changes: unknown } {
@@ -75,7 +76,7 @@ export function adminFunction(deps: AdminDeps) {
     // or the refusal with its reason; never a success that did not happen.
     await deps.audit({
       type,
-      actor: actorOf(call, principal),
+      actor: actorOf(principal, call),
       resource: 'settings',
       action: `${action}.request`,
       outcome: 'attempted',
@@ -92,7 +93,7 @@ export function adminFunction(deps: AdminDeps) {
       if (error instanceof OmniChatError && error.isClientError) {
         await deps.audit({
           type,
-          actor: actorOf(call, principal),
+          actor: actorOf(principal, call),
           resource: 'settings',
           action,
           outcome: 'failure',
@@ -106,7 +107,7 @@ export function adminFunction(deps: AdminDeps) {
     }
     await deps.audit({
       type,
-      actor: actorOf(call, principal),
+      actor: actorOf(principal, call),
       resource: `settings/v${updated.version}`,
       action,
       outcome: 'success',
@@ -136,7 +137,7 @@ export function adminFunction(deps: AdminDeps) {
         // Reading the trail is itself audited (who looked at whom, when).
         await deps.audit({
           type: 'AUDIT_QUERY',
-          actor: actorOf(call, principal),
+          actor: actorOf(principal, call),
           resource: request.user === undefined ? 'audit/all' : `audit/user/${request.user}`,
           action: 'audit.query',
           outcome: 'success',

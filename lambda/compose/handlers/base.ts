@@ -1,10 +1,10 @@
 /**
  * What every API function's handler shares: its dependencies (authentication, the audit
- * trail, the error log), the audit actor and request metadata of a call.
+ * trail, the error log) and the request metadata of a call (the audit actor of a call is
+ * lambda/audit/actor.ts `actorOf(principal, call)`).
  */
 import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
 import type { ClaimCheckOptions } from '../../auth/claim-check';
-import type { Principal } from '../../auth/principal';
 import type { RouteCall } from '../../runtime/api-handler';
 import type { AuditSink } from '../../runtime/audit-sink';
 import type { ErrorLog } from '../../runtime/unexpected-error';
@@ -18,18 +18,6 @@ export interface BaseDeps {
   readonly audit: AuditSink;
   /** Where each unexpected error is logged once (lambda/runtime/unexpected-error.ts). */
   readonly log: ErrorLog;
-}
-
-/** The audit actor of a call. */
-export function actorOf(call: RouteCall, principal: Principal) {
-  return {
-    sub: principal.sub,
-    groups: principal.groups,
-    ...(principal.clientId ? { clientId: principal.clientId } : {}),
-    ...(principal.keyId ? { keyId: principal.keyId } : {}),
-    ...(call.sourceIp ? { sourceIp: call.sourceIp } : {}),
-    ...(call.userAgent ? { userAgent: call.userAgent } : {}),
-  };
 }
 
 /** Request metadata of a call, for the audit trail. */

@@ -1,7 +1,7 @@
 /**
  * The chat function's routes.
- * One module per function, so that a function's bundle evaluates only its own routes
- * (lambda/compose/compose-function.ts imports them on demand).
+ * One module per function, so that a function's bundle carries only its own routes (its
+ * entry calls only its own composer in lambda/compose/compose-function.ts).
  */
 import { type ChatDeps, chat, parseChatBody } from '../../chat/chat-service';
 import { callerOf, createApiHandler } from '../../runtime/api-handler';

@@ -1,7 +1,7 @@
 /**
  * The history function's routes.
- * One module per function, so that a function's bundle evaluates only its own routes
- * (lambda/compose/compose-function.ts imports them on demand).
+ * One module per function, so that a function's bundle carries only its own routes (its
+ * entry calls only its own composer in lambda/compose/compose-function.ts).
  */
 import {
   deleteConversation,

@@ -1,13 +1,14 @@
 /**
  * The keys function's routes.
- * One module per function, so that a function's bundle evaluates only its own routes
- * (lambda/compose/compose-function.ts imports them on demand).
+ * One module per function, so that a function's bundle carries only its own routes (its
+ * entry calls only its own composer in lambda/compose/compose-function.ts).
  */
+import { actorOf } from '../../audit/actor';
 import type { DynamoDbApiKeyStore } from '../../auth/api-key-store-dynamodb';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys';
 import { callerOf, createApiHandler } from '../../runtime/api-handler';
 import { jsonResponse } from '../../shared/http';
-import { actorOf, type BaseDeps } from './base';
+import type { BaseDeps } from './base';
 
 /** Personal API keys; the only function that writes the keys table. */
 export function keysFunction(
@@ -31,7 +32,7 @@ export function keysFunction(
         const created = await createApiKey(call.request.body, principal, keyDeps);
         await deps.audit({
           type: 'API_KEY_CREATED',
-          actor: actorOf(call, principal),
+          actor: actorOf(principal, call),
           resource: `apikey/${created.summary.keyId}`,
           action: 'keys.create',
           outcome: 'success',
@@ -48,7 +49,7 @@ export function keysFunction(
         if (newlyRevoked) {
           await deps.audit({
             type: 'API_KEY_REVOKED',
-            actor: actorOf(call, principal),
+            actor: actorOf(principal, call),
             resource: `apikey/${summary.keyId}`,
             action: 'keys.revoke',
             outcome: 'success',
