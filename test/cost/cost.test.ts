@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildAuditEvent, systemAuditEventDeps } from '../../lambda/audit/event';
 import { auditItemKeys } from '../../lambda/audit/writer';
 import { alarmMetrics, inventory, runsPerDay, sumMonthly } from '../../lib/cost/inventory';
 import { HOURS_PER_MONTH, PRICES } from '../../lib/cost/prices';
-import { environmentCost, renderCost, VOLUMES } from '../../lib/cost/report';
+import { environmentCost, parseBaseline, renderChanges, renderCost, VOLUMES } from '../../lib/cost/report';
 import type { CfnResource, EnvironmentTemplates } from '../../lib/cost/templates';
 import {
   ASSUMPTIONS,
@@ -418,6 +419,72 @@ describe('totals', () => {
     const text = renderCost([cost, withUnknown]);
     expect(text).toContain('== dev');
     expect(text).toContain('UNPRICED: AWS::MSK::Cluster x1');
+  });
+});
+
+describe('lines that moved against a baseline', () => {
+  const resources: Record<string, CfnResource> = {
+    K: { Type: 'AWS::KMS::Key' },
+    ChatFunction: {
+      Type: 'AWS::Lambda::Function',
+      Properties: { MemorySize: 256, TracingConfig: { Mode: 'Active' } },
+    },
+  };
+  const now = environmentCost(inventory(env(resources, 'dev')), retention);
+  const lambda = now.perThousand.requestPathComponents.find((c) => c.service === 'Lambda')!;
+  const xray = now.perThousand.requestPathComponents.find((c) => c.service === 'X-Ray')!;
+  const baseline = parseBaseline(
+    {
+      environments: [
+        {
+          envName: 'dev',
+          idleMonthly: now.idleMonthly + 8.76,
+          idleItems: [
+            { description: 'KMS key K', monthly: 1 },
+            { description: 'interface endpoint kms x 1 AZ', monthly: 8.76 },
+          ],
+          perThousand: {
+            requestPath: now.perThousand.requestPath + lambda.perThousand,
+            requestPathComponents: now.perThousand.requestPathComponents.map((c) =>
+              c === lambda ? { ...c, detail: 'chat 512 MB', perThousand: 2 * c.perThousand } : c,
+            ),
+          },
+        },
+      ],
+    },
+    'fixture.json',
+  );
+  const text = renderChanges(baseline, [now], 'fixture.json');
+
+  it('lists each moved line with its amount and detail before and after, and only those', () => {
+    expect(text).toContain(
+      `== dev: idle $${(now.idleMonthly + 8.76).toFixed(2)} -> $${now.idleMonthly.toFixed(2)} (-$8.76)/month`,
+    );
+    expect(text).toContain('per 1,000 requests: 1 moved');
+    expect(text).toMatch(
+      new RegExp(
+        `Lambda +\\$${(2 * lambda.perThousand).toFixed(4)} -> +\\$${lambda.perThousand.toFixed(4)}  chat 512 MB -> chat 256 MB`,
+      ),
+    );
+    expect(text).not.toContain(xray.detail);
+    expect(text).toContain('idle: 1 moved');
+    expect(text).toMatch(/\$8\.76 -> +\$0\.00 {2}interface endpoint kms x 1 AZ/);
+    expect(text).not.toContain('KMS key K');
+  });
+
+  it('refuses a file that is not a cost report', () => {
+    expect(() => parseBaseline({ environments: [{ envName: 'dev' }] }, 'x.json')).toThrow(
+      /x\.json is not a cost report/,
+    );
+    expect(() => parseBaseline(null, 'y.json')).toThrow(/y\.json/);
+  });
+
+  it('the committed baseline parses and names every environment', () => {
+    const committed = parseBaseline(
+      JSON.parse(readFileSync(new URL('../../docs/cost-baseline.json', import.meta.url), 'utf8')),
+      'docs/cost-baseline.json',
+    );
+    expect(committed.environments.map((e) => e.envName)).toEqual(['dev', 'staging', 'prod']);
   });
 });
 
