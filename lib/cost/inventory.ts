@@ -38,8 +38,16 @@ export interface GuardrailPolicies {
 export interface UsageFacts {
   /** The chat function (`POST /api/v1/chat`), when the templates have it. */
   readonly chatFunction?: { readonly memoryMb: number; readonly tracing: boolean };
-  /** The audit stream archiver, when present. */
-  readonly archiverFunction?: { readonly memoryMb: number };
+  /**
+   * The audit stream archiver, when present, with its stream mapping's batching window and
+   * batch size (Lambda's defaults for DynamoDB streams when the template leaves them out: 0 s
+   * and 100, https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html).
+   */
+  readonly archiverFunction?: {
+    readonly memoryMb: number;
+    readonly batchWindowSeconds: number;
+    readonly batchSize: number;
+  };
   readonly webAcls: number;
   readonly botControl: boolean;
   readonly loadBalancers: number;
@@ -534,6 +542,17 @@ function usageFacts(resources: ReadonlyArray<{ id: string; r: CfnResource }>): U
       customMetricNames.add(`${t.MetricNamespace}/${t.MetricName}`);
   }
 
+  const streamBatching = (functionId: string) => {
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(({ r }) =>
+      JSON.stringify(props(r).FunctionName ?? '').includes(functionId),
+    );
+    const p = mapping ? props(mapping.r) : {};
+    return {
+      batchWindowSeconds: (p.MaximumBatchingWindowInSeconds as number | undefined) ?? 0,
+      batchSize: (p.BatchSize as number | undefined) ?? 100,
+    };
+  };
+
   const lambdaLogGroups = ofType('AWS::Logs::LogGroup').filter(({ id }) => /Logs/.test(id));
   return {
     ...(chat
@@ -544,7 +563,9 @@ function usageFacts(resources: ReadonlyArray<{ id: string; r: CfnResource }>): U
           },
         }
       : {}),
-    ...(archiver ? { archiverFunction: { memoryMb: memory(archiver.r) } } : {}),
+    ...(archiver
+      ? { archiverFunction: { memoryMb: memory(archiver.r), ...streamBatching(archiver.id) } }
+      : {}),
     webAcls: webAcls.length,
     botControl: webAcls.some(({ r }) =>
       JSON.stringify(props(r).Rules ?? []).includes('AWSManagedRulesBotControlRuleSet'),

@@ -231,3 +231,109 @@ function targetText(e: EnvironmentCost): string {
   );
   return ` (${parts.join('; ')})`;
 }
+
+/** The lines of a cost report that {@link renderChanges} compares (a subset of reports/cost.json). */
+export interface CostBaseline {
+  readonly description?: string;
+  readonly environments: ReadonlyArray<{
+    readonly envName: string;
+    readonly idleMonthly: number;
+    readonly idleItems: ReadonlyArray<{ readonly description: string; readonly monthly: number }>;
+    readonly perThousand: {
+      readonly requestPath: number;
+      readonly requestPathComponents: ReadonlyArray<{
+        readonly service: string;
+        readonly detail: string;
+        readonly perThousand: number;
+      }>;
+    };
+  }>;
+}
+
+/** Reads a baseline: a previous reports/cost.json or the committed docs/cost-baseline.json. */
+export function parseBaseline(json: unknown, source: string): CostBaseline {
+  const envs = (json as { environments?: unknown } | null)?.environments;
+  const valid =
+    Array.isArray(envs) &&
+    envs.every(
+      (e) =>
+        typeof e?.envName === 'string' &&
+        typeof e.idleMonthly === 'number' &&
+        Array.isArray(e.idleItems) &&
+        Array.isArray(e.perThousand?.requestPathComponents),
+    );
+  if (!valid) throw new Error(`${source} is not a cost report (environments with idle items and components)`);
+  return json as CostBaseline;
+}
+
+/** Differences smaller than this (USD) are rounding, not a moved line. */
+const MOVED = 0.00005;
+
+/**
+ * Which lines moved against a baseline, per environment: the idle and request-path totals
+ * before and after, then every idle item and per-1,000 component whose amount changed (or
+ * that appeared or went). Request-path components are matched by service and their order
+ * within it (their detail names the value that moved, e.g. the memory); idle items by
+ * description (which names the resource).
+ */
+export function renderChanges(
+  baseline: CostBaseline,
+  envs: readonly EnvironmentCost[],
+  source: string,
+): string {
+  const out: string[] = [
+    `Lines that moved against ${source}${baseline.description ? `: ${baseline.description}` : ''}`,
+  ];
+  for (const e of envs) {
+    const before = baseline.environments.find((b) => b.envName === e.envName);
+    out.push('');
+    if (!before) {
+      out.push(`== ${e.envName}: not in the baseline`);
+      continue;
+    }
+    const delta = (a: number, b: number, digits: number) => {
+      const change = Math.round((b - a) * 10 ** digits) / 10 ** digits;
+      return `${usd(a, digits)} -> ${usd(b, digits)} (${change < 0 ? '-' : '+'}${usd(Math.abs(change), digits)})`;
+    };
+    out.push(
+      `== ${e.envName}: idle ${delta(before.idleMonthly, e.idleMonthly, 2)}/month; request path ${delta(before.perThousand.requestPath, e.perThousand.requestPath, 4)} per 1,000`,
+    );
+    const keyed = <T extends { service: string }>(items: readonly T[]) => {
+      const seen = new Map<string, number>();
+      return new Map(
+        items.map((item) => {
+          const n = seen.get(item.service) ?? 0;
+          seen.set(item.service, n + 1);
+          return [`${item.service}#${n}`, item] as const;
+        }),
+      );
+    };
+    const oldComponents = keyed(before.perThousand.requestPathComponents);
+    const newComponents = keyed(e.perThousand.requestPathComponents);
+    const moved: string[] = [];
+    for (const key of new Set([...oldComponents.keys(), ...newComponents.keys()])) {
+      const a = oldComponents.get(key);
+      const b = newComponents.get(key);
+      if (a && b && Math.abs(a.perThousand - b.perThousand) < MOVED) continue;
+      const service = (a ?? b)!.service;
+      const detail = a && b && a.detail !== b.detail ? `${a.detail} -> ${b.detail}` : (b ?? a)!.detail;
+      moved.push(
+        `     ${pad(service, 16)}${lpad(usd(a?.perThousand ?? 0, 4), 8)} -> ${lpad(usd(b?.perThousand ?? 0, 4), 8)}  ${detail}`,
+      );
+    }
+    out.push(`   per 1,000 requests: ${moved.length === 0 ? 'no line moved' : `${moved.length} moved`}`);
+    out.push(...moved);
+    const oldIdle = new Map(before.idleItems.map((i) => [i.description, i.monthly]));
+    const newIdle = new Map(e.idleItems.map((i) => [i.description, i.monthly]));
+    const idleMoved: string[] = [];
+    for (const description of new Set([...oldIdle.keys(), ...newIdle.keys()])) {
+      const a = oldIdle.get(description) ?? 0;
+      const b = newIdle.get(description) ?? 0;
+      if (Math.abs(a - b) >= MOVED)
+        idleMoved.push(`     ${lpad(usd(a), 8)} -> ${lpad(usd(b), 8)}  ${description}`);
+    }
+    out.push(`   idle: ${idleMoved.length === 0 ? 'no line moved' : `${idleMoved.length} moved`}`);
+    out.push(...idleMoved);
+  }
+  return out.join('\n');
+}

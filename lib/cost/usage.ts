@@ -25,14 +25,15 @@ export const ASSUMPTIONS = {
   chatDurationMs: 4_000,
   /** Memory of the chat function while it is not in the templates: ApiFunction's default. */
   defaultChatMemoryMb: 512,
-  /** Audit events per successful chat: the claim check's AUTHN_SUCCESS, chat.model_call, chat outcome. */
-  auditEventsPerRequest: 3,
   /**
-   * Stored size of one audit item (event JSON with hashes, lengths, masked user agent; keys;
-   * TTL): a chat outcome measures about 1.2 KB (test/cost), so two write units, twice with
-   * its index.
+   * Stored size of each audit item a successful chat writes (event JSON, keys, TTL), measured
+   * per event in test/cost with a browser user agent: the claim check's AUTHN_SUCCESS (~800 B:
+   * no prompt, so one write unit), the write-ahead chat.model_call (~1,020 B with one guardrail
+   * finding: counted at two units, since a second finding or a longer user agent crosses
+   * 1 KB) and the chat outcome (~1.2 KB with both hashes, tokens and model: two units). Each
+   * is written again to the `byTime` index, which projects the whole item.
    */
-  auditItemBytes: 1_250,
+  auditItemBytes: { authorization: 900, modelCall: 1_250, outcome: 1_250 },
   /** SealedText JSON without its ciphertext: wrapped data key (~248 base64 chars), iv, tag, field names. */
   sealedOverheadBytes: 330,
   /** Other attributes of a turn item (keys, model id, usage, TTL). */
@@ -59,9 +60,6 @@ export const ASSUMPTIONS = {
   endpointOverheadBytes: 6_000,
   /** A new client connection per request (no keep-alive): the pessimistic LCU dimension. */
   newConnectionsPerRequest: 1,
-  /** Archiver: bounded by its batching window (10 s) and batch size (500) in api-stack.ts. */
-  archiverWindowSeconds: 10,
-  archiverBatchSize: 500,
   /** Archiver run time per batch (read chain head, hash, write batch and head). */
   archiverDurationMs: 400,
   /** S3 requests per archived batch: batch PutObject and head PutObject; head GetObject. */
@@ -82,6 +80,14 @@ export const ASSUMPTIONS = {
 
 const GB = 1024 ** 3;
 const DAYS_PER_MONTH = 30.4167;
+
+/** Audit events per successful chat (one item each, see {@link ASSUMPTIONS}.auditItemBytes). */
+export const AUDIT_EVENTS_PER_REQUEST = Object.keys(ASSUMPTIONS.auditItemBytes).length;
+
+/** Bytes of the audit items of one chat request (table only, without the index copies). */
+export function auditBytesPerRequest(): number {
+  return Object.values(ASSUMPTIONS.auditItemBytes).reduce((sum, bytes) => sum + bytes, 0);
+}
 
 /** Bytes of a sealed text of `chars` characters (AES-GCM ciphertext, base64, in JSON). */
 export function sealedBytes(chars: number): number {
@@ -113,7 +119,7 @@ export function requestUnits(): RequestUnits {
   const conversationIndexes = conversationsTable.globalIndexes?.length ?? 0;
   const writeUnits =
     a.limitWritesPerRequest +
-    a.auditEventsPerRequest * wru(a.auditItemBytes) * (1 + auditIndexes) +
+    Object.values(a.auditItemBytes).reduce((sum, bytes) => sum + wru(bytes), 0) * (1 + auditIndexes) +
     wru(turnItemBytes()) * (1 + conversationIndexes) +
     wru(a.headerItemBytes) * (1 + conversationIndexes);
   const readUnits = a.continuingShare * (rru(a.headerItemBytes) + rru(a.priorTurns * turnItemBytes()));
@@ -215,12 +221,13 @@ export function requestComponents(facts: UsageFacts, monthlyRequests: number): C
       perRequest: 0,
     });
   if (facts.archiverFunction) {
-    const batch = archiverBatchSize(monthlyRequests);
+    const archiver = facts.archiverFunction;
+    const batch = archiverBatchSize(monthlyRequests, archiver.batchWindowSeconds, archiver.batchSize);
     const perEvent = 1 / batch;
-    const events = a.auditEventsPerRequest;
+    const events = AUDIT_EVENTS_PER_REQUEST;
     out.push({
       service: 'Audit archive',
-      detail: `${batch.toFixed(1)} events per batch: Lambda + S3 requests`,
+      detail: `${batch.toFixed(1)} events per batch (${archiver.batchWindowSeconds} s window): Lambda + S3 requests`,
       perRequest:
         events *
         perEvent *
@@ -236,12 +243,14 @@ export function requestComponents(facts: UsageFacts, monthlyRequests: number): C
   return out;
 }
 
-/** Audit events per archiver batch at a uniform `monthlyRequests` rate. */
-export function archiverBatchSize(monthlyRequests: number): number {
-  const a = ASSUMPTIONS;
+/**
+ * Audit events per archiver batch at a uniform `monthlyRequests` rate: what arrives within the
+ * stream mapping's batching window, at least one, at most its batch size.
+ */
+export function archiverBatchSize(monthlyRequests: number, windowSeconds: number, batchSize: number): number {
   const eventsPerWindow =
-    ((monthlyRequests * a.auditEventsPerRequest) / (DAYS_PER_MONTH * 86_400)) * a.archiverWindowSeconds;
-  return Math.min(a.archiverBatchSize, Math.max(1, eventsPerWindow));
+    ((monthlyRequests * AUDIT_EVENTS_PER_REQUEST) / (DAYS_PER_MONTH * 86_400)) * windowSeconds;
+  return Math.min(batchSize, Math.max(1, eventsPerWindow));
 }
 
 function endpointBytesPerRequest(): number {
@@ -320,7 +329,7 @@ export function retainedDataComponents(inv: Inventory, retention: Retention): Co
   const conversations = table(conversationsTable.id);
   const audit = table(auditTable.id);
   const conversationBytes = turnItemBytes() + (1 - a.continuingShare) * a.headerItemBytes;
-  const auditBytes = a.auditEventsPerRequest * a.auditItemBytes * (1 + (audit?.[1].gsis ?? 0));
+  const auditBytes = auditBytesPerRequest() * (1 + (audit?.[1].gsis ?? 0));
   const out: CostComponent[] = [];
   const tableParts: Array<[string, [string, { pitr: boolean; gsis: number }] | undefined, number, number]> = [
     ['conversations', conversations, conversationBytes, retention.conversationDays],
@@ -344,7 +353,7 @@ export function retainedDataComponents(inv: Inventory, retention: Retention): Co
       });
   }
   if (facts.archiverFunction) {
-    const gbm = gbMonths(a.auditEventsPerRequest * a.auditItemBytes, retention.archiveDays);
+    const gbm = gbMonths(auditBytesPerRequest(), retention.archiveDays);
     out.push({
       service: 'S3',
       detail: `audit archive, ${retention.archiveDays} days`,

@@ -40,11 +40,32 @@ describe.each(ENV_NAMES)("the README's cost figures for %s", (envName) => {
 });
 
 describe("the README's dev floor", () => {
+  const cost = costOf('dev');
+  const sum = (keys: ReadonlySet<string>) =>
+    cost.idleItems.filter((i) => keys.has(i.priceKey)).reduce((s, i) => s + i.monthly, 0);
+
   it('load balancer, its IPv4s, the web ACL with its rules and the endpoints alone exceed the dev target', () => {
-    const cost = costOf('dev');
-    const controls = new Set(['albHour', 'publicIpv4Hour', 'wafWebAcl', 'wafRule', 'interfaceEndpointHour']);
-    const floor = cost.idleItems.filter((i) => controls.has(i.priceKey)).reduce((s, i) => s + i.monthly, 0);
-    expect(costSection).toContain(`$${floor.toFixed(2)}`);
-    expect(floor).toBeGreaterThan(TARGETS.idle.dev!);
+    const edgeAndNetwork = sum(
+      new Set(['albHour', 'publicIpv4Hour', 'wafWebAcl', 'wafRule', 'interfaceEndpointHour']),
+    );
+    expect(costSection).toContain(`$${edgeAndNetwork.toFixed(2)}`);
+    expect(edgeAndNetwork).toBeGreaterThan(TARGETS.idle.dev!);
+  });
+
+  it('every dev idle line is a control (or needed by one), so the floor is the idle total', () => {
+    const controls = new Set([
+      'albHour',
+      'publicIpv4Hour',
+      'wafWebAcl',
+      'wafRule',
+      'interfaceEndpointHour',
+      'alarmStandardMetric',
+      'alarmInsightsMetric',
+      'alarmComposite',
+      'dashboard',
+      'kmsKeyMonth',
+    ]);
+    expect(sum(controls)).toBeCloseTo(cost.idleMonthly, 6);
+    expect(costSection).toContain(`floor $${cost.idleMonthly.toFixed(2)}`);
   });
 });

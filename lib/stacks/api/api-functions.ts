@@ -154,9 +154,16 @@ export function createApiFunctions(stack: Stack, props: ApiFunctionsProps): ApiF
       guardrailVersion: guardrail.versionNumber,
     }),
     reservedConcurrency: concurrency?.chat,
-    // Most of a request is spent waiting for the model; the CPU work (policy engine, AES,
-    // token check) is well under 10 ms at this size, and memory is what Lambda bills.
-    memorySize: 512,
+    // Most of a request is spent waiting for the model, and Lambda bills memory x duration,
+    // so memory is the chat path's largest cost line (`npm run cost`). The handler under the
+    // bench's load, with dynalite and the Converse stand-in in the same process, peaks at
+    // 204-220 MiB resident (`npx tsx scripts/cost-chat-memory.ts`, an upper bound): 256 MB
+    // holds it. CPU scales with memory (one vCPU at 1,769 MB,
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so the few
+    // milliseconds of policy engine, AES and token checks take about twice as long as at
+    // 512 MB; against ~4 s of waiting that is noise. Check `Max Memory Used` in the REPORT
+    // lines after the first deployment (docs/first-deploy.md).
+    memorySize: 256,
     // Converse with bounded retries plus the audit and limit writes; the ALB waits longer.
     timeout: Duration.seconds(60),
     define,
