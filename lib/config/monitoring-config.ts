@@ -57,8 +57,13 @@ const thresholdsSchema = z
     bedrockThrottlesPer5Min: count.default(5),
     /** Bedrock (and guardrail) call failures per 5 minutes. */
     bedrockErrorsPer5Min: count.default(5),
-    /** Age of the oldest audit stream record the archiver has not yet processed (minutes). */
-    archiveLagMinutes: positiveCount.max(1440).default(15),
+    /**
+     * Age of the oldest audit stream record the archiver has not yet processed (minutes). At
+     * least 10: the stream mapping waits up to 300 s to fill a batch
+     * (ARCHIVE_BATCHING_WINDOW_SECONDS, lib/stacks/api/audit-archiver.ts), so a threshold near
+     * 5 minutes would alarm on the batching window alone.
+     */
+    archiveLagMinutes: positiveCount.min(10).max(1440).default(15),
   })
   .strict()
   .prefault({});

@@ -89,6 +89,14 @@ describe('environment configuration', () => {
     expect(() => parseEnvironmentConfig('prod', untiered)).toThrow(/prod\.tier/);
   });
 
+  it('refuses an archive-lag threshold the 300 s batching window alone would reach', () => {
+    const raw = devWith('monitoring', { thresholds: { archiveLagMinutes: 5 } });
+    expect(() => parseEnvironmentConfig('dev', raw)).toThrow(/archiveLagMinutes/);
+    expect(() =>
+      parseEnvironmentConfig('dev', devWith('monitoring', { thresholds: { archiveLagMinutes: 10 } })),
+    ).not.toThrow();
+  });
+
   it('throws a ConfigError listing every bad field at once', () => {
     const raw = devWith('account', 'x') as Record<string, unknown>;
     raw.region = 'nowhere';
