@@ -58,7 +58,11 @@ export interface FunctionAdapters {
   /** Data keys (KMS in AWS); called once, when a function that encrypts is composed. */
   readonly dataKeys: () => DataKeyProvider;
   readonly verifier: AccessTokenVerifier;
-  /** The model (chat only); called once, when chat is composed. */
+  /**
+   * The model (chat only); called once, when chat is composed. The streaming route streams when
+   * it also has `converseStream` (`withStreaming` in lambda/model/streaming.ts), and otherwise
+   * sends the whole reply as one delta.
+   */
   readonly model?: () => ChatModel;
   readonly observability: FunctionObservability;
   /** The build-time configuration (compiled into the chat, history and admin bundles). */
@@ -73,6 +77,8 @@ export interface FunctionAdapters {
   readonly readDirectory?: (directory: DynamoDbOwnerDirectory) => OwnerDirectory;
   /** The model call's time limit (tests only). @default chat-service's MODEL_TIMEOUT_MS */
   readonly modelTimeoutMs?: number;
+  /** The streaming route's heartbeat interval (tests only). @default SSE_HEARTBEAT_MS */
+  readonly streamHeartbeatMs?: number;
 }
 
 /** An ALB handler as the route modules build it (middy, so AWS can add its metrics middleware). */
@@ -138,7 +144,14 @@ export async function composeFunction(
         ...services.chat(adapters.model()),
         ...(adapters.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: adapters.modelTimeoutMs }),
       };
-      return { handler: chatFunction({ ...base, chat }), shared, services };
+      const { chatStreamFunction } = await import('./handlers/chat-stream');
+      const handler = chatFunction({ ...base, chat });
+      const stream = chatStreamFunction(
+        { ...base, chat },
+        handler,
+        adapters.streamHeartbeatMs === undefined ? {} : { heartbeatMs: adapters.streamHeartbeatMs },
+      );
+      return { handler, shared, services, stream };
     }
     case 'history': {
       const services = servicesOf(name, adapters, shared);
