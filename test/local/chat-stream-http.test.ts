@@ -15,6 +15,11 @@ import { type LocalService, startLocalService } from '../../scripts/local-servic
 
 const PASSWORD = 'Correct-Horse-42-battery';
 const CHUNK_DELAY_MS = 60;
+/** The README demo's message: the stand-in echoes it, so the reply is long enough for several deltas. */
+const MESSAGE =
+  'Hello! Please stream your reply to me: a meta event first, then several delta events with the ' +
+  'text as it is checked, and one done event with the usage and the stored turn id at the end. ' +
+  'The local stand-in echoes this message, so the reply is long enough to arrive in pieces.';
 let dir: string;
 let service: LocalService;
 let cookie: string;
@@ -66,7 +71,7 @@ describe('curl -N -H "Accept: text/event-stream" against npm run local', () => {
     const response = await post(
       '/api/v1/chat',
       { Cookie: cookie, Accept: 'text/event-stream', 'Content-Type': 'application/json' },
-      JSON.stringify({ message: 'Hello! Please stream a reply to me.' }),
+      JSON.stringify({ message: MESSAGE }),
     );
 
     expect(response.status).toBe(200);
@@ -83,7 +88,7 @@ describe('curl -N -H "Accept: text/event-stream" against npm run local', () => {
       .map((e) => (JSON.parse(e.data) as { text: string }).text)
       .join('');
     expect(text).toContain('[Local stand-in: no AI model was called');
-    expect(text).toContain('You wrote: "Hello! Please stream a reply to me."');
+    expect(text).toContain(`You wrote: "${MESSAGE}"`);
     // Streamed, not buffered: the first delta arrived in its own chunk, well before the done.
     const firstDelta = response.chunks.find((c) => c.text.includes('event: delta'));
     const done = response.chunks.find((c) => c.text.includes('event: done'));
@@ -103,12 +108,12 @@ describe('curl -N -H "Accept: text/event-stream" against npm run local', () => {
     const response = await post(
       '/api/v1/chat',
       { Cookie: cookie, 'Content-Type': 'application/json' },
-      JSON.stringify({ message: 'Hello! Please stream a reply to me.' }),
+      JSON.stringify({ message: MESSAGE }),
     );
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     const reply = JSON.parse(response.chunks.map((c) => c.text).join('')) as { reply: string };
-    expect(reply.reply).toContain('You wrote: "Hello! Please stream a reply to me."');
+    expect(reply.reply).toContain(`You wrote: "${MESSAGE}"`);
   });
 
   it('refuses a streaming request without credentials at the edge, as JSON', async () => {
