@@ -12,7 +12,7 @@
  * pipeline never throws: it returns how the stream ended (done, blocked, error, aborted).
  *
  * A model without `converseStream` (a whole-reply adapter) is called with `converse`, and its
- * reply goes through the same guard as one delta: the client then sees the first text only
+ * reply goes through the same guard and out as one `delta`: the client then sees the text only
  * once the whole reply is there, but the contract, the checks and the bookkeeping are the same.
  */
 import type { GuardrailDecision } from '../audit/event';
@@ -168,6 +168,14 @@ async function streamReply(
     { commitStepChars: STREAM_COMMIT_STEP_CHARS },
   );
   const settle = (used: number) => deps.limits.settleTokens(principal.sub, reserved, used);
+  // A whole-reply model's text is checked as one delta and sent as one, once it passed.
+  const whole = !isStreamingChatModel(deps.model);
+  let held = '';
+  const send = (text: string): void => {
+    if (text === '') return;
+    if (whole) held += text;
+    else sink.delta(text);
+  };
 
   let received = '';
   let end: ModelEndEvent | undefined;
@@ -194,7 +202,7 @@ async function streamReply(
         stop.abort();
         break;
       }
-      if (step.text !== '') sink.delta(step.text);
+      send(step.text);
     }
     if (blocked === undefined && end === undefined) {
       throw new Error('The model stream ended without an end event.');
@@ -245,7 +253,8 @@ async function streamReply(
   if (rest.type === 'blocked') {
     return withheld(request, call, received, usage, rest.findings, guard.result().findings, bedrockMasks);
   }
-  if (rest.text !== '') sink.delta(rest.text);
+  send(rest.text);
+  if (held !== '') sink.delta(held);
 
   const outcome = guard.result();
   countDecisions(deps.metrics, outcome.findings);

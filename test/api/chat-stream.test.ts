@@ -6,6 +6,9 @@
  * read back from the tables.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { permissionsForGroups } from '../../lambda/auth/permissions';
+import { chatStream } from '../../lambda/chat/chat-stream-service';
+import type { ChatModel } from '../../lambda/chat/ports';
 import { SETTINGS_CACHE_MS } from '../../lambda/compose/services';
 import { utcDay } from '../../lambda/limits/dynamodb-limit-store';
 import type { ParsedSseEvent } from '../../lambda/shared/sse';
@@ -437,5 +440,53 @@ describe('budget, disconnect and failures', () => {
     expect(result.body).not.toMatch(/the model stopped|Exception/);
     expect(await turnsOf(ada.sub)).toBe(0);
     expect(await tokensUsed(ada.sub)).toBeGreaterThan(0);
+  });
+});
+
+describe('a model that cannot stream', () => {
+  it('is called whole, and its checked reply goes out as one delta, stored and charged as a stream would be', async () => {
+    const ada = newUser();
+    const reply = `${prose(200)} Card 4111 1111 1111 1111 on file. ${prose(20)}`;
+    const wholeOnly: ChatModel = {
+      label: 'Whole-reply model',
+      converse: async () => ({
+        text: reply,
+        inputTokens: 50,
+        outputTokens: 70,
+        stopReason: 'end_turn',
+        guardrail: { action: 'none' },
+      }),
+    };
+    const deps = api.chatServices.chat(wholeOnly);
+    const deltas: string[] = [];
+    let opened = false;
+
+    const end = await chatStream(
+      {
+        kind: 'user',
+        sub: ada.sub,
+        groups: ['user'],
+        clientId: 'test-client',
+        permissions: permissionsForGroups(['user']),
+      },
+      { message: 'Whole, please.' },
+      { requestId: 'req-fallback-0001' },
+      deps,
+      {
+        open: () => {
+          opened = true;
+        },
+        delta: (text) => deltas.push(text),
+      },
+      new AbortController().signal,
+    );
+
+    expect(opened).toBe(true);
+    expect(end.type).toBe('done');
+    expect(deltas).toHaveLength(1);
+    expect(deltas[0]).toContain('Card {CREDIT_DEBIT_CARD_NUMBER} on file.');
+    expect(deltas[0]).not.toContain('4111');
+    expect(await tokensUsed(ada.sub)).toBe(120);
+    expect(await turnsOf(ada.sub)).toBe(1);
   });
 });
