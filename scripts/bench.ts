@@ -9,9 +9,11 @@
  * 3. The chat handler in process against dynalite, the Converse stand-in and local data keys,
  *    at concurrency 1, 8 and 32 (scripts/bench/chat-load.ts).
  * 4. Policy engine worst cases per rule at 10k characters (scripts/bench/guardrail.ts).
+ * 5. The streaming chat route in local mode: time to the first delta vs the full reply, and CPU
+ *    per request vs the whole-reply path (scripts/bench/chat-stream.ts, issue 20).
  *
  *   npm run bench [-- --quick] [--runs 21] [--iterations 2000] [--env prod]
- *                 [--parts cold,pipeline,chat,guardrail]
+ *                 [--parts cold,pipeline,chat,guardrail,stream]
  *
  * Timings depend on the machine and on whatever else runs on it: compare runs made on the
  * same machine, and read the load average recorded in the report.
@@ -34,6 +36,7 @@ import { freePort } from '../test/support/moto';
 import { generateSigningKey, jwksOf, TEST_CLIENT_ID, TEST_ISSUER } from '../test/support/tokens';
 import { buildBundles, SOURCE_MAP_NODE_OPTIONS } from './bench/bundles';
 import { benchChatLoad, CHAT_MESSAGE_CHARS, TURNS_PER_CONVERSATION } from './bench/chat-load';
+import { benchChatStream, STREAM_TARGETS } from './bench/chat-stream';
 import { type ColdSample, FIRST_REQUESTS, measureColdStarts } from './bench/cold-start';
 import { benchGuardrail, GUARDRAIL_TARGET_P99_MS, WORST_CASE_CHARS } from './bench/guardrail';
 import { machineInfo } from './bench/machine';
@@ -52,7 +55,7 @@ export const TARGETS = {
   pipeline10kP99Us: 1000,
 } as const;
 
-const PARTS = ['cold', 'pipeline', 'chat', 'guardrail'] as const;
+const PARTS = ['cold', 'pipeline', 'chat', 'guardrail', 'stream'] as const;
 type Part = (typeof PARTS)[number];
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
     quick: options.quick,
     machine,
     deployEnvironment: options.env,
-    targets: TARGETS,
+    targets: { ...TARGETS, stream: STREAM_TARGETS },
   };
   out.push(
     `# OmniChat benchmarks${options.quick ? ' (--quick smoke run: too few samples to quote)' : ''}`,
@@ -352,6 +355,87 @@ async function main(): Promise<void> {
     );
     verdicts.push(
       `policy engine worst p99 on 10k messages ${fmt(worstP99, 3)} ms per check (target <= ${GUARDRAIL_TARGET_P99_MS} ms): ${meetsCeiling(worstP99, GUARDRAIL_TARGET_P99_MS) ? 'met' : 'NOT met'}`,
+    );
+  }
+
+  if (options.parts.has('stream')) {
+    log('streaming chat route in local mode: stand-in 40 ms per delta');
+    const result = await benchChatStream(
+      {
+        deploy,
+        latencyRequests: options.quick ? 5 : 21,
+        cpuRequests: options.quick ? 8 : 40,
+        chunkDelayMs: 40,
+      },
+      log,
+    );
+    const share = result.firstDeltaShare.p50;
+    const cpuRatio = ratio(result.cpu.streamMs, result.cpu.wholeMs);
+    report.chatStream = {
+      stores: 'dynalite (in process)',
+      model: `local stand-in, ${result.chunkChars}-character deltas, ${result.chunkDelayMs} ms before each`,
+      keys: 'LocalDataKeys',
+      ...result,
+      firstDeltaMs: roundSummary(result.firstDeltaMs),
+      fullReplyMs: roundSummary(result.fullReplyMs),
+      firstDeltaShare: roundSummary(result.firstDeltaShare, 3),
+      cpu: {
+        requests: result.cpu.requests,
+        wholeMs: round(result.cpu.wholeMs, 2),
+        streamMs: round(result.cpu.streamMs, 2),
+        streamWithoutWaitsMs: round(result.cpu.streamWithoutWaitsMs, 2),
+      },
+      cpuRatio: round(cpuRatio, 3),
+    };
+    out.push(
+      '',
+      `## 5. Streaming chat route in local mode (${result.replyChars}-character reply, stand-in ${result.chunkChars}-character deltas ${result.chunkDelayMs} ms apart, ${result.deltasPerReply} SSE deltas per reply; ${result.firstDeltaMs.n} requests one at a time, ms)`,
+      '',
+      markdownTable(
+        ['measure', 'p50', 'p90', 'max'],
+        [
+          [
+            'first delta',
+            fmt(result.firstDeltaMs.p50),
+            fmt(result.firstDeltaMs.p90),
+            fmt(result.firstDeltaMs.max),
+          ],
+          [
+            'full reply (done)',
+            fmt(result.fullReplyMs.p50),
+            fmt(result.fullReplyMs.p90),
+            fmt(result.fullReplyMs.max),
+          ],
+          [
+            'first delta / full reply',
+            fmt(result.firstDeltaShare.p50, 3),
+            fmt(result.firstDeltaShare.p90, 3),
+            fmt(result.firstDeltaShare.max, 3),
+          ],
+        ],
+      ),
+      '',
+      markdownTable(
+        ['CPU per request (process-wide, ms)', 'whole reply', 'streaming', 'ratio'],
+        [
+          [
+            `${result.cpu.requests} requests per path`,
+            fmt(result.cpu.wholeMs, 2),
+            fmt(result.cpu.streamMs, 2),
+            fmt(cpuRatio, 3),
+          ],
+          [
+            'diagnostic: the same deltas without the 40 ms waits',
+            fmt(result.cpu.wholeMs, 2),
+            fmt(result.cpu.streamWithoutWaitsMs, 2),
+            fmt(ratio(result.cpu.streamWithoutWaitsMs, result.cpu.wholeMs), 3),
+          ],
+        ],
+      ),
+    );
+    verdicts.push(
+      `streaming first delta at ${fmt(share, 3)} of the full reply time, median (target <= ${STREAM_TARGETS.firstDeltaShare}): ${meetsCeiling(share, STREAM_TARGETS.firstDeltaShare) ? 'met' : 'NOT met'}`,
+      `streaming CPU per request ${fmt(cpuRatio, 3)}x the whole-reply path (target <= ${STREAM_TARGETS.cpuRatio}x): ${meetsCeiling(cpuRatio, STREAM_TARGETS.cpuRatio) ? 'met' : 'NOT met'}`,
     );
   }
 

@@ -24,7 +24,9 @@ import { startDirectorySync } from '../lambda/local/directory-sync';
 import { LocalIssuer } from '../lambda/local/issuer';
 import { createLocalServer, type LocalTargets } from '../lambda/local/server';
 import { createBedrockChatModel, isTransportFailure } from '../lambda/model/bedrock-converse-model';
-import { createLocalChatModel } from '../lambda/model/local-model';
+import { createBedrockStreamingChatModel } from '../lambda/model/bedrock-converse-stream-model';
+import { createLocalChatModel, createLocalStreamingChatModel } from '../lambda/model/local-model';
+import { withStreaming } from '../lambda/model/streaming';
 import { loadAssets } from '../lambda/web/web-function';
 import { deployConfigOf } from '../lib/config/deploy-config';
 import { loadEnvironments } from '../lib/config/load';
@@ -279,6 +281,11 @@ export interface LocalServiceOptions {
   readonly hybrid?: { readonly settings: HybridSettings; readonly client: BedrockRuntimeClient };
   /** Chat requests per minute of every limit class (defaults to the dev environment's). */
   readonly ratePerMinute?: number;
+  /**
+   * The local stand-in's wait before each streamed delta, ms (`OMNICHAT_LOCAL_CHUNK_DELAY_MS`,
+   * `--chunk-delay-ms`); a whole reply is not delayed. Hybrid mode streams at Bedrock's pace. @default 0
+   */
+  readonly chunkDelayMs?: number;
   /** Called with one line per request. */
   readonly onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
   /** Where errors of the audit writer and others go; console.error by default. */
@@ -384,6 +391,25 @@ async function ensureTables(client: DynamoDBClient): Promise<void> {
   }
 }
 
+/** Hybrid mode's model: Bedrock Converse and ConverseStream with the guardrail. */
+function hybridModel(hybrid: NonNullable<LocalServiceOptions['hybrid']>): ChatModel {
+  const settings = {
+    client: hybrid.client,
+    guardrail: { identifier: hybrid.settings.guardrailId, version: hybrid.settings.guardrailVersion },
+    label: 'Amazon Bedrock (hybrid mode)',
+  };
+  return withStreaming(createBedrockChatModel(settings), createBedrockStreamingChatModel(settings));
+}
+
+/** Local mode's model: the deterministic stand-in, streaming in chunks with the configured wait. */
+function localModel(options: Pick<LocalServiceOptions, 'chunkDelayMs'>): ChatModel {
+  const chunkDelayMs = options.chunkDelayMs ?? 0;
+  if (!Number.isInteger(chunkDelayMs) || chunkDelayMs < 0 || chunkDelayMs > 10_000) {
+    throw new LocalStartError('OMNICHAT_LOCAL_CHUNK_DELAY_MS must be an integer from 0 to 10000 (ms).');
+  }
+  return withStreaming(createLocalChatModel(), createLocalStreamingChatModel({ chunkDelayMs }));
+}
+
 /** Starts local (or hybrid) mode. */
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const started = Date.now();
@@ -429,17 +455,10 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       );
     });
     const issuer = new LocalIssuer({ dir: options.dir, issuer: LOCAL_ISSUER_URL });
+    // Both calls: Converse for the whole-reply route, ConverseStream (or the stand-in in
+    // chunks) for the streaming route.
     const model: ChatModel =
-      mode === 'hybrid' && options.hybrid
-        ? createBedrockChatModel({
-            client: options.hybrid.client,
-            guardrail: {
-              identifier: options.hybrid.settings.guardrailId,
-              version: options.hybrid.settings.guardrailVersion,
-            },
-            label: 'Amazon Bedrock (hybrid mode)',
-          })
-        : createLocalChatModel();
+      options.hybrid && mode === 'hybrid' ? hybridModel(options.hybrid) : localModel(options);
     const assets = loadAssets(WEB_ASSETS_DIR);
     // The same composition root as the AWS entries (lambda/compose/compose-function.ts).
     const adapters = localAdapters({
@@ -470,10 +489,11 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       onError: (error) => logError(`Directory sync failed (retried): ${String(error)}`),
     });
     const handlerOf = async (name: ApiFunctionName) => (await composeFunction(name, adapters)).handler;
+    const chat = await composeFunction('chat', adapters);
     const targets: LocalTargets = {
       health,
       web: await handlerOf('web'),
-      chat: await handlerOf('chat'),
+      chat: chat.handler,
       history: await handlerOf('history'),
       keys: await handlerOf('keys'),
       admin: await handlerOf('admin'),
@@ -486,6 +506,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       audit: edge.audit,
       directory: edge.owners,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      // The same composed chat function's streaming route, behind the same edge checks.
+      ...(chat.stream ? { chatStream: chat.stream } : {}),
     });
     const host = options.host ?? '127.0.0.1';
     const port = await listen(server, options.port, host);

@@ -10,7 +10,8 @@
  * Environment: PORT (default 3000), OMNICHAT_LOCAL_DIR (default .local), OMNICHAT_MODE
  * (local | hybrid), OMNICHAT_LOCAL_RATE_PER_MINUTE (chat requests per user per minute),
  * OWNER_CACHE_SECONDS (0..60, default 30: how long a user change takes to reach every credential),
- * OMNICHAT_GUARDRAIL_ID / OMNICHAT_GUARDRAIL_VERSION (hybrid), AWS_REGION.
+ * OMNICHAT_LOCAL_CHUNK_DELAY_MS (0..10000, default 40: the stand-in's wait before each streamed
+ * delta; --chunk-delay-ms wins), OMNICHAT_GUARDRAIL_ID / OMNICHAT_GUARDRAIL_VERSION (hybrid), AWS_REGION.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -31,8 +32,13 @@ import {
 const ROOT = resolve(import.meta.dirname, '..');
 const DEMO_EMAIL = 'demo@example.com';
 
+/** The stand-in's wait before each streamed delta when neither the flag nor the variable sets one. */
+const DEFAULT_CHUNK_DELAY_MS = 40;
+
 const USAGE = `Usage:
-  npm run local                          start on http://127.0.0.1:\${PORT:-3000}
+  npm run local [-- --chunk-delay-ms MS] start on http://127.0.0.1:\${PORT:-3000}
+                                         (MS: the local stand-in's wait before each streamed delta,
+                                         0..10000, default OMNICHAT_LOCAL_CHUNK_DELAY_MS or ${DEFAULT_CHUNK_DELAY_MS})
   npm run local -- --create-user EMAIL [--group NAME ...] [--password P]
   npm run local -- --set-groups EMAIL GROUP[,GROUP]   replace the user's groups (losing one signs them out)
   npm run local -- --disable-user EMAIL               refuse every session, token and key of the user
@@ -67,6 +73,16 @@ function portOf(value: string | undefined): number {
 function rateOf(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   return Number(value);
+}
+
+function chunkDelayOf(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_CHUNK_DELAY_MS;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 10_000)
+    fail(
+      `--chunk-delay-ms / OMNICHAT_LOCAL_CHUNK_DELAY_MS must be an integer from 0 to 10000, not "${value}".`,
+    );
+  return ms;
 }
 
 function banner(service: LocalService, dir: string, demo: { email: string; password?: string } | undefined) {
@@ -125,6 +141,7 @@ async function main(): Promise<void> {
       'guardrail-id': { type: 'string' },
       'guardrail-version': { type: 'string' },
       region: { type: 'string' },
+      'chunk-delay-ms': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -206,6 +223,7 @@ async function main(): Promise<void> {
         )
       : undefined;
   const ratePerMinute = rateOf(process.env.OMNICHAT_LOCAL_RATE_PER_MINUTE);
+  const chunkDelayMs = chunkDelayOf(values['chunk-delay-ms'] ?? process.env.OMNICHAT_LOCAL_CHUNK_DELAY_MS);
   let ownerCacheSeconds: number;
   try {
     // Optional here (the functions require it): unset or empty is the default.
@@ -222,6 +240,7 @@ async function main(): Promise<void> {
     mode,
     ...(hybrid ? { hybrid } : {}),
     ...(ratePerMinute === undefined ? {} : { ratePerMinute }),
+    chunkDelayMs,
     ownerCacheSeconds,
     ...(values.quiet
       ? {}

@@ -124,7 +124,10 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 3) + 4;
 }
 
-function limitHeaders(decision: LimitDecision, prefix: 'RateLimit' | 'Token-Budget'): Record<string, string> {
+export function limitHeaders(
+  decision: LimitDecision,
+  prefix: 'RateLimit' | 'Token-Budget',
+): Record<string, string> {
   return prefix === 'RateLimit'
     ? {
         'RateLimit-Limit': String(decision.limit),
@@ -137,13 +140,13 @@ function limitHeaders(decision: LimitDecision, prefix: 'RateLimit' | 'Token-Budg
 }
 
 /** Counts every guardrail decision, by layer, category and action (the one metric loop). */
-function countDecisions(metrics: ChatMetrics, findings: readonly GuardrailDecision[]): void {
+export function countDecisions(metrics: ChatMetrics, findings: readonly GuardrailDecision[]): void {
   for (const f of findings)
     metrics.count('GuardrailDecision', { layer: f.layer, category: f.category, action: f.action });
 }
 
 /** What every step of one request shares. */
-interface ChatRequest {
+export interface ChatRequest {
   readonly principal: Principal;
   readonly deps: ChatDeps;
   readonly settings: ChatSettings;
@@ -162,10 +165,47 @@ export async function chat(
   meta: RequestMeta,
   deps: ChatDeps,
 ): Promise<ChatResult> {
+  const request = await startRequest(principal, meta, deps);
+  const { rate, call, history } = await prepareModelCall(request, input);
+  await auditModelCall(request, call);
+  const reply = await callModel(request, call, history);
+  const bedrockMasks = await screenModelGuardrail(request, call, reply);
+  const { outputVerdict, findings } = await screenOutput(request, call, reply, bedrockMasks);
+  const masked =
+    call.inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK' || bedrockMasks.length > 0;
+  const turnId = await sealAuditAndPersist(request, call, reply, outputVerdict.text, findings, masked);
+  return {
+    body: {
+      conversationId: call.conversationId,
+      turnId,
+      reply: outputVerdict.text,
+      modelId: call.modelId,
+      model: deps.model.label,
+      usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
+      guardrail: masked ? 'mask' : 'allow',
+    },
+    headers: chatHeaders(rate, call),
+  };
+}
+
+/** The limit headers of an admitted request (rate bucket and token budget). */
+export function chatHeaders(rate: LimitDecision, call: Reservation): Record<string, string> {
+  return { ...limitHeaders(rate, 'RateLimit'), ...limitHeaders(call.budget, 'Token-Budget') };
+}
+
+/**
+ * The shared state of one request: settings read once, and its audit writer. The first named
+ * step of both the whole-reply pipeline and the streaming one (./chat-stream-service.ts).
+ */
+export async function startRequest(
+  principal: Principal,
+  meta: RequestMeta,
+  deps: ChatDeps,
+): Promise<ChatRequest> {
   const started = deps.clock.now();
   const settings = await deps.settings();
   const actor = actorOf(principal, meta);
-  const request: ChatRequest = {
+  return {
     principal,
     deps,
     settings,
@@ -181,6 +221,13 @@ export async function chat(
         ...extra,
       }),
   };
+}
+
+/** Steps 1-6, everything before the model call: the call to make and the context to send. */
+export async function prepareModelCall(
+  request: ChatRequest,
+  input: ChatInput,
+): Promise<{ rate: LimitDecision; call: ModelCall; history: ModelMessage[] }> {
   const { message, modelId } = validateMessage(request, input);
   const rate = await takeRequest(request);
   const conversation = await ownedConversation(request, input.conversationId);
@@ -188,23 +235,7 @@ export async function chat(
   const history = await loadHistory(request, conversation);
   const budget = await reserveBudget(request, inputVerdict.text, history);
   const call = { ...conversation, ...budget, modelId, prompt: inputVerdict.text, inputVerdict };
-  const reply = await callModel(request, call, history);
-  const bedrockMasks = await screenModelGuardrail(request, call, reply);
-  const { outputVerdict, findings } = await screenOutput(request, call, reply, bedrockMasks);
-  const masked = inputVerdict.action === 'MASK' || outputVerdict.action === 'MASK' || bedrockMasks.length > 0;
-  const turnId = await sealAuditAndPersist(request, call, reply, outputVerdict.text, findings, masked);
-  return {
-    body: {
-      conversationId: conversation.conversationId,
-      turnId,
-      reply: outputVerdict.text,
-      modelId,
-      model: deps.model.label,
-      usage: { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens },
-      guardrail: masked ? 'mask' : 'allow',
-    },
-    headers: { ...limitHeaders(rate, 'RateLimit'), ...limitHeaders(budget.budget, 'Token-Budget') },
-  };
+  return { rate, call, history };
 }
 
 /** 1. Validates what only the pipeline can: normalized length and the model. */
@@ -239,7 +270,7 @@ async function takeRequest({ deps, principal, limits }: ChatRequest): Promise<Li
 }
 
 /** The conversation a request writes to. */
-interface ConversationRef {
+export interface ConversationRef {
   readonly isNew: boolean;
   readonly conversationId: string;
   readonly header: Awaited<ReturnType<ConversationStore['getHeader']>>;
@@ -299,7 +330,7 @@ async function loadHistory(
 }
 
 /** The system prompt with its canary, and the tokens reserved for the call. */
-interface Reservation {
+export interface Reservation {
   readonly canary: string;
   readonly systemPrompt: string;
   readonly reserved: number;
@@ -333,20 +364,18 @@ async function reserveBudget(
 }
 
 /** Everything known about the request once the budget is reserved. */
-interface ModelCall extends ConversationRef, Reservation {
+export interface ModelCall extends ConversationRef, Reservation {
   readonly modelId: string;
   readonly prompt: string;
   readonly inputVerdict: GuardVerdict;
 }
 
-/** 7. No unaudited model call: record the attempt first; if that fails, stop here (503). */
-async function callModel(
-  { deps, principal, settings, audit }: ChatRequest,
+/** 7. No unaudited model call: record the attempt first; if that fails, refund and stop here (503). */
+export async function auditModelCall(
+  { deps, principal, audit }: ChatRequest,
   call: ModelCall,
-  history: readonly ModelMessage[],
-): Promise<ModelReply> {
+): Promise<void> {
   const { resource, prompt, modelId, reserved } = call;
-  const refund = () => deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);
   try {
     await audit('success', {
       resource,
@@ -356,9 +385,18 @@ async function callModel(
       modelId,
     });
   } catch (error) {
-    await refund();
+    await deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);
     throw error;
   }
+}
+
+/** 7b. The model call itself (after {@link auditModelCall}); a failure refunds the reservation. */
+async function callModel(
+  { deps, principal, settings, audit }: ChatRequest,
+  call: ModelCall,
+  history: readonly ModelMessage[],
+): Promise<ModelReply> {
+  const { resource, prompt, modelId, reserved } = call;
   let reply: ModelReply;
   try {
     reply = await deps.model.converse({
@@ -369,7 +407,7 @@ async function callModel(
       signal: AbortSignal.timeout(deps.modelTimeoutMs ?? MODEL_TIMEOUT_MS),
     });
   } catch (error) {
-    await refund();
+    await deps.limits.settleTokens(principal.sub, reserved, 0).catch(() => undefined);
     deps.metrics.count(error instanceof RateLimitedError ? 'BedrockThrottled' : 'BedrockError');
     await audit('failure', {
       resource,
@@ -388,7 +426,7 @@ async function callModel(
  * 8. Bedrock's own guardrail (its verdict read by the model adapter): a block makes its
  * message the answer, nothing stored; a mask is delivered like a reply. Returns the masks.
  */
-async function screenModelGuardrail(
+export async function screenModelGuardrail(
   { deps, audit }: ChatRequest,
   call: ModelCall,
   reply: ModelReply,
@@ -438,19 +476,33 @@ async function screenOutput(
     AUDIT_LIMITS.guardrailDecisions,
   );
   if (outputVerdict.action === 'BLOCK') {
-    if (outputVerdict.findings.some((f) => f.category === 'LEAKAGE')) deps.metrics.count('CanaryLeak');
-    await audit('blocked', {
-      resource: call.resource,
-      prompt: call.prompt,
-      reply: reply.text,
-      guardrail: findings,
-      modelId: call.modelId,
-      inputTokens: reply.inputTokens,
-      outputTokens: reply.outputTokens,
-    });
-    throw new GuardrailBlockedError(deps.guard.blockedOutputMessage);
+    throw await withheldReply({ deps, audit }, call, reply, outputVerdict.findings, findings);
   }
   return { outputVerdict, findings };
+}
+
+/**
+ * 9b. A reply the output checks withhold: audited as blocked (with the model's text as the
+ * trail masks it), counted, and the error the caller receives.
+ */
+export async function withheldReply(
+  { deps, audit }: Pick<ChatRequest, 'deps' | 'audit'>,
+  call: ModelCall,
+  reply: Pick<ModelReply, 'text' | 'inputTokens' | 'outputTokens'>,
+  outputFindings: readonly GuardrailDecision[],
+  findings: readonly GuardrailDecision[],
+): Promise<GuardrailBlockedError> {
+  if (outputFindings.some((f) => f.category === 'LEAKAGE')) deps.metrics.count('CanaryLeak');
+  await audit('blocked', {
+    resource: call.resource,
+    prompt: call.prompt,
+    reply: reply.text,
+    guardrail: findings,
+    modelId: call.modelId,
+    inputTokens: reply.inputTokens,
+    outputTokens: reply.outputTokens,
+  });
+  return new GuardrailBlockedError(deps.guard.blockedOutputMessage);
 }
 
 /**
@@ -458,7 +510,7 @@ async function screenOutput(
  * audit the outcome before storing (if the trail cannot take it, 503 with nothing stored, so
  * a retry does not duplicate the turn), then persist; a failed write is audited best effort.
  */
-async function sealAuditAndPersist(
+export async function sealAuditAndPersist(
   { deps, principal, audit }: ChatRequest,
   call: ModelCall,
   reply: ModelReply,

@@ -66,6 +66,12 @@ export const STREAM_HOLD_BACK_CHARS =
 export interface StreamOutputGuardOptions {
   /** Characters to hold back (default {@link STREAM_HOLD_BACK_CHARS}). */
   readonly holdBackChars?: number;
+  /**
+   * New text to wait for after a commit before the next attempt (default half the hold-back).
+   * The first commit is attempted as early as with the default; a larger step means fewer
+   * checks per reply (each check has a fixed cost) and fewer, larger deltas after the first.
+   */
+  readonly commitStepChars?: number;
 }
 
 /** What one call of the guard lets through. */
@@ -103,6 +109,9 @@ export function createStreamOutputGuard(
   if (!Number.isInteger(holdBack) || holdBack < 1)
     throw new Error('holdBackChars must be a positive integer.');
   const step = Math.max(1, holdBack >> 1);
+  const commitStep = options.commitStepChars ?? step;
+  if (!Number.isInteger(commitStep) || commitStep < 1)
+    throw new Error('commitStepChars must be a positive integer.');
 
   let pending = '';
   /** The last committed segment (raw) and its checked text: left context of the next window. */
@@ -179,11 +188,11 @@ export function createStreamOutputGuard(
       const before = pending.length;
       const outcome = attempt();
       if (outcome.type === 'blocked') return outcome;
-      // Committed: try again after half a hold-back more. Not committed: after a quarter more
+      // Committed: try again after `commitStep` more (half a hold-back by default). Not committed: after a quarter more
       // of what is pending (geometric), so a long run without a cut costs linear time.
       nextAttemptAt =
         pending.length < before
-          ? pending.length + step
+          ? pending.length + commitStep
           : pending.length + Math.max(step, pending.length >> 2);
       return outcome;
     },

@@ -28,6 +28,7 @@ import { webFunction } from '../web/web-function';
 import type { DeployConfig } from './deploy-config';
 import { adminFunction } from './handlers/admin';
 import { chatFunction } from './handlers/chat';
+import { chatStreamFunction } from './handlers/chat-stream';
 import type { ChatStreamHandler } from './handlers/chat-stream-contract';
 import { historyFunction } from './handlers/history';
 import { keysFunction } from './handlers/keys';
@@ -66,7 +67,11 @@ export interface FunctionAdapters {
   /** Data keys (KMS in AWS); called once, when a function that encrypts is composed. */
   readonly dataKeys: () => DataKeyProvider;
   readonly verifier: AccessTokenVerifier;
-  /** The model (chat only); called once, when chat is composed. */
+  /**
+   * The model (chat only); called once, when chat is composed. The streaming route streams when
+   * it also has `converseStream` (`withStreaming` in lambda/model/streaming.ts), and otherwise
+   * sends the whole reply as one delta.
+   */
   readonly model?: () => ChatModel;
   readonly observability: FunctionObservability;
   /** The build-time configuration (compiled into the chat, history and admin bundles). */
@@ -81,6 +86,8 @@ export interface FunctionAdapters {
   readonly readDirectory?: (directory: DynamoDbOwnerDirectory) => OwnerDirectory;
   /** The model call's time limit (tests only). @default chat-service's MODEL_TIMEOUT_MS */
   readonly modelTimeoutMs?: number;
+  /** The streaming route's heartbeat interval (tests only). @default SSE_HEARTBEAT_MS */
+  readonly streamHeartbeatMs?: number;
 }
 
 /** An ALB handler as the route modules build it (middy, so AWS can add its metrics middleware). */
@@ -144,7 +151,13 @@ export function composeChat(adapters: FunctionAdapters): ComposedFunction {
     ...services.chat(adapters.model()),
     ...(adapters.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: adapters.modelTimeoutMs }),
   };
-  return { handler: chatFunction({ ...baseOf(shared), chat }), shared, services };
+  const handler = chatFunction({ ...baseOf(shared), chat });
+  const stream = chatStreamFunction(
+    { ...baseOf(shared), chat },
+    handler,
+    adapters.streamHeartbeatMs === undefined ? {} : { heartbeatMs: adapters.streamHeartbeatMs },
+  );
+  return { handler, shared, services, stream };
 }
 
 /** Wires the history function (conversations, export, erasure). */

@@ -12,8 +12,10 @@ import type { ALBEvent, ALBResult, Context } from 'aws-lambda';
 import { actorOf, type RequestOrigin } from '../audit/actor';
 import { type OwnerDirectoryWriter, syncOwner } from '../auth/owner-directory';
 import { type AccessTokenVerifier, TokenRejectedError } from '../auth/token-verifier';
+import type { ChatStreamHandler } from '../compose/handlers/chat-stream-contract';
 import type { AuditSink } from '../runtime/audit-sink';
 import { SECURITY_HEADERS } from '../shared/http';
+import { acceptsEventStream } from '../shared/sse';
 import { LOCAL_TOKEN_SECONDS, type LocalIssuer } from './issuer';
 import { SignInThrottle } from './sign-in-throttle';
 
@@ -75,6 +77,12 @@ export interface LocalServerOptions {
   readonly throttle?: SignInThrottle;
   /** Most sessions held. @default MAX_SESSIONS */
   readonly maxSessions?: number;
+  /**
+   * The chat function's streaming route: `POST /api/v1/chat` with `Accept: text/event-stream`
+   * goes there after the same edge checks (in AWS, a listener rule to the private REST API).
+   * @default none: such requests go to the whole-reply chat target
+   */
+  readonly chatStream?: ChatStreamHandler;
 }
 
 function lambdaContext(functionName: string): Context {
@@ -236,6 +244,15 @@ export function createLocalServer(options: LocalServerOptions): Server {
     body: Buffer,
     extraHeaders: Record<string, string> = {},
   ): Promise<number> => {
+    if (
+      name === 'chat' &&
+      options.chatStream &&
+      req.method === 'POST' &&
+      new URL(req.url ?? '/', 'http://127.0.0.1').pathname === '/api/v1/chat' &&
+      acceptsEventStream(req.headers.accept)
+    ) {
+      return invokeStream(options.chatStream, req, res, body, extraHeaders);
+    }
     const target = options.targets[name];
     if (!target) {
       jsonError(res, 404, 'not_found', 'Not found.');
@@ -247,6 +264,39 @@ export function createLocalServer(options: LocalServerOptions): Server {
     const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
     send(res, result.statusCode, headers, payload);
     return result.statusCode;
+  };
+
+  /** The streaming route: each write goes out as it is made; a closed connection aborts the call. */
+  const invokeStream = async (
+    handler: ChatStreamHandler,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    extraHeaders: Record<string, string>,
+  ): Promise<number> => {
+    const client = new AbortController();
+    res.once('close', () => {
+      if (!res.writableEnded) client.abort(new Error('The client closed the connection.'));
+    });
+    let status = 0;
+    await handler(
+      toAlbEvent(req, body, extraHeaders),
+      {
+        start: (statusCode, headers) => {
+          status = statusCode;
+          res.writeHead(statusCode, { ...headers });
+          res.flushHeaders();
+        },
+        write: (chunk) => {
+          res.write(chunk);
+        },
+        end: () => {
+          res.end();
+        },
+      },
+      { awsRequestId: randomUUID(), functionName: 'chat', signal: client.signal },
+    );
+    return status;
   };
 
   const sessionOf = (req: IncomingMessage): Session | undefined => {

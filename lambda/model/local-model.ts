@@ -24,8 +24,8 @@ export const LOCAL_MODEL_LABEL = 'Local stand-in (deterministic, not an AI model
 /** Characters per token of the estimate. */
 const CHARS_PER_TOKEN = 4;
 
-/** Longest part of the last user turn echoed back, in characters. */
-const ECHO_CHARS = 280;
+/** Longest part of the last user turn echoed back, in characters (by default). */
+export const ECHO_CHARS = 280;
 
 /**
  * Estimated tokens of a text: one per four Unicode code points, rounded up. Four characters
@@ -63,12 +63,12 @@ function words(text: string): number {
 }
 
 /** The full reply before the output limit is applied. */
-function composeReply(request: ModelRequest): string {
+function composeReply(request: ModelRequest, echoChars: number): string {
   const last = request.messages.at(-1)?.text ?? '';
   const earlier = request.messages.length - 1;
   const earlierFromUser = request.messages.slice(0, -1).filter((message) => message.role === 'user').length;
   const characters = [...last].length;
-  const echo = characters > ECHO_CHARS ? `${[...last].slice(0, ECHO_CHARS).join('')}…` : last;
+  const echo = characters > echoChars ? `${[...last].slice(0, echoChars).join('')}…` : last;
   return [
     '[Local stand-in: no AI model was called; this reply is computed from your message.]',
     `Your message has ${words(last)} words and ${characters} characters.`,
@@ -79,9 +79,9 @@ function composeReply(request: ModelRequest): string {
 }
 
 /** The stand-in's whole answer to a request (validated; cut at the output limit). */
-function answer(request: ModelRequest): ModelReply {
+function answer(request: ModelRequest, echoChars: number): ModelReply {
   validate(request);
-  const full = composeReply(request);
+  const full = composeReply(request, echoChars);
   // Cut at a code-point boundary so the estimate of the cut text never exceeds the limit.
   const limit = request.maxOutputTokens * CHARS_PER_TOKEN;
   const points = [...full];
@@ -97,21 +97,37 @@ function answer(request: ModelRequest): ModelReply {
   };
 }
 
+/** Options of both stand-ins. */
+export interface LocalModelOptions {
+  /**
+   * Longest part of the last user turn echoed back (default {@link ECHO_CHARS}); the benchmark
+   * raises it to get a reply of a chosen length.
+   */
+  readonly echoChars?: number;
+}
+
+function echoCharsOf(options: LocalModelOptions): number {
+  const echoChars = options.echoChars ?? ECHO_CHARS;
+  if (!Number.isInteger(echoChars) || echoChars < 0) throw new Error('echoChars must be an integer >= 0.');
+  return echoChars;
+}
+
 /** The deterministic local stand-in model (local mode only). Its label is fixed on purpose. */
-export function createLocalChatModel(): ChatModel {
+export function createLocalChatModel(options: LocalModelOptions = {}): ChatModel {
+  const echoChars = echoCharsOf(options);
   return {
     label: LOCAL_MODEL_LABEL,
     async converse(request: ModelRequest): Promise<ModelReply> {
       if (request.signal?.aborted) {
         throw new ModelUnavailableError('timeout', 2, request.signal.reason);
       }
-      return answer(request);
+      return answer(request, echoChars);
     },
   };
 }
 
 /** Options of {@link createLocalStreamingChatModel}. */
-export interface LocalStreamingOptions {
+export interface LocalStreamingOptions extends LocalModelOptions {
   /** Characters per delta (default 40, cut at code-point boundaries). */
   readonly chunkChars?: number;
   /** Wait before each delta in milliseconds (default 0; the bench uses 40 to imitate a model). */
@@ -143,6 +159,7 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 export function createLocalStreamingChatModel(options: LocalStreamingOptions = {}): StreamingChatModel {
   const chunkChars = options.chunkChars ?? 40;
   const chunkDelayMs = options.chunkDelayMs ?? 0;
+  const echoChars = echoCharsOf(options);
   if (!Number.isInteger(chunkChars) || chunkChars < 1)
     throw new Error('chunkChars must be a positive integer.');
   if (!Number.isFinite(chunkDelayMs) || chunkDelayMs < 0) throw new Error('chunkDelayMs must be >= 0.');
@@ -150,7 +167,7 @@ export function createLocalStreamingChatModel(options: LocalStreamingOptions = {
     label: LOCAL_MODEL_LABEL,
     async *converseStream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
       if (request.signal?.aborted) throw new ModelUnavailableError('timeout', 2, request.signal.reason);
-      const reply = answer(request);
+      const reply = answer(request, echoChars);
       const points = [...reply.text];
       for (let at = 0; at < points.length; at += chunkChars) {
         await pause(chunkDelayMs, request.signal);

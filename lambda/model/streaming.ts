@@ -9,7 +9,7 @@
  * `ModelUnavailableError`, before the first delta or mid-stream, and both stop the model
  * call when the request's `signal` aborts (the client went away, or the time budget ran out).
  */
-import type { ModelGuardrailVerdict, ModelRequest } from '../chat/ports';
+import type { ChatModel, ModelGuardrailVerdict, ModelRequest } from '../chat/ports';
 
 /** A piece of the reply's text, in order. */
 export interface ModelDeltaEvent {
@@ -57,4 +57,27 @@ export async function collectStream(
   }
   if (end === undefined) throw new Error('The model stream ended without an end event.');
   return { text, end, deltas };
+}
+
+/** A model with both calls: the whole reply (`converse`) and the stream (`converseStream`). */
+export type ChatModelWithStream = ChatModel & StreamingChatModel;
+
+/** Whether a model can stream (the streaming chat route falls back to one delta when not). */
+export function isStreamingChatModel(model: object): model is StreamingChatModel {
+  return typeof (model as Partial<StreamingChatModel>).converseStream === 'function';
+}
+
+/**
+ * One model with both calls, from a whole-reply adapter and a streaming adapter of the same
+ * model (same client, guardrail and label), as the chat function is composed with.
+ */
+export function withStreaming(whole: ChatModel, stream: StreamingChatModel): ChatModelWithStream {
+  if (whole.label !== stream.label) {
+    throw new Error(`withStreaming: the labels differ ("${whole.label}" / "${stream.label}").`);
+  }
+  return {
+    label: whole.label,
+    converse: (request) => whole.converse(request),
+    converseStream: (request) => stream.converseStream(request),
+  };
 }

@@ -31,8 +31,11 @@ export interface RouteCall {
   readonly userAgent?: string;
 }
 
-/** A route's core. */
-export type RouteImpl = (call: RouteCall) => Promise<ALBResult>;
+/**
+ * A route's core. `context` is the invocation's (the streaming chat route finds its response
+ * stream there: lambda/compose/handlers/chat-stream.ts).
+ */
+export type RouteImpl = (call: RouteCall, context: EdgeContext & AuthContext) => Promise<ALBResult>;
 
 /** Key of a route in the table: `METHOD pattern`, e.g. `GET /api/v1/conversations/{id}`. */
 export type RouteKey = `${RouteRule['method']} ${string}`;
@@ -59,31 +62,38 @@ export function createApiHandler(options: ApiHandlerOptions) {
     if (!match || !impl) throw new NotFoundError();
     const forwarded = clientAddressOf(request.headers['x-forwarded-for']);
     const userAgent = request.headers['user-agent'];
-    return impl({
-      request,
-      params: match.params,
-      ...(context.principal ? { principal: context.principal } : {}),
-      ...(forwarded ? { sourceIp: forwarded } : {}),
-      ...(userAgent ? { userAgent } : {}),
-    });
+    return impl(
+      {
+        request,
+        params: match.params,
+        ...(context.principal ? { principal: context.principal } : {}),
+        ...(forwarded ? { sourceIp: forwarded } : {}),
+        ...(userAgent ? { userAgent } : {}),
+      },
+      context,
+    );
   };
-  const onUnexpectedError = (error: unknown, context: Context): void => {
-    const match = context.route;
-    logUnexpectedError(options.log, error, {
-      requestId: context.awsRequestId,
-      ...(context.functionName ? { functionName: context.functionName } : {}),
-      ...(context.request ? { method: context.request.method } : {}),
-      ...(match
-        ? { route: `${match.route.method} ${match.route.pattern}` }
-        : context.request
-          ? { route: context.request.path }
-          : {}),
-    });
-  };
+  const onUnexpectedError = (error: unknown, context: Context): void =>
+    logRouteError(options.log, error, context);
   return middy<ALBEvent, ALBResult, Error, Context>()
     .use(httpEdge({ ...options.edge, onUnexpectedError }))
     .use(claimCheck(options.claimCheck))
     .handler(dispatch);
+}
+
+/** Logs an unexpected error once, with the invocation's request id, function and route. */
+export function logRouteError(log: ErrorLog, error: unknown, context: Context): void {
+  const match = context.route;
+  logUnexpectedError(log, error, {
+    requestId: context.awsRequestId,
+    ...(context.functionName ? { functionName: context.functionName } : {}),
+    ...(context.request ? { method: context.request.method } : {}),
+    ...(match
+      ? { route: `${match.route.method} ${match.route.pattern}` }
+      : context.request
+        ? { route: context.request.path }
+        : {}),
+  });
 }
 
 /** The caller of a route that requires authentication (the claim check guarantees it). */

@@ -54,21 +54,36 @@ export function jsonResponse(
   };
 }
 
-/** The error body every failure answers with. */
-export function errorResponse(error: unknown, requestId: string): ALBResult {
+/** The status, body and headers of a failure: a client error's own message, else a generic one. */
+export function errorAnswer(
+  error: unknown,
+  requestId: string,
+): {
+  status: number;
+  body: { error: { code: string; message: string; requestId: string } };
+  headers: Record<string, string>;
+} {
   if (error instanceof OmniChatError) {
     const message = error.isClientError
       ? error.message
       : 'The service is temporarily unavailable. Please retry.';
-    return jsonResponse(
-      error.status,
-      { error: { code: error.code, message, requestId } },
-      { ...error.headers },
-    );
+    return {
+      status: error.status,
+      body: { error: { code: error.code, message, requestId } },
+      headers: { ...error.headers },
+    };
   }
-  return jsonResponse(500, {
-    error: { code: 'internal_error', message: 'An internal error occurred.', requestId },
-  });
+  return {
+    status: 500,
+    body: { error: { code: 'internal_error', message: 'An internal error occurred.', requestId } },
+    headers: {},
+  };
+}
+
+/** The error body every failure answers with. */
+export function errorResponse(error: unknown, requestId: string): ALBResult {
+  const { status, body, headers } = errorAnswer(error, requestId);
+  return jsonResponse(status, body, headers);
 }
 
 const STATUS_TEXT: Record<number, string> = {

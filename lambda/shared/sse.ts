@@ -114,3 +114,18 @@ export function startHeartbeat(
     stop: () => clearInterval(timer),
   };
 }
+
+/**
+ * Whether an `Accept` header asks for an event stream: one of its media ranges is
+ * `text/event-stream` with a quality above zero (RFC 9110 section 12.5.1; `q=0` means "not
+ * acceptable"). The chat page sends `text/event-stream, application/json;q=0.9`.
+ */
+export function acceptsEventStream(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((range) => {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    if (type !== 'text/event-stream') return false;
+    const q = parameters.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}

@@ -94,7 +94,7 @@ function chatEvent(token: string, body: Record<string, string>): ALBEvent {
 }
 
 /** The deploy configuration with per-user limits raised out of the way (schema maxima). */
-function withoutLimits(deploy: DeployConfig): DeployConfig {
+export function withoutLimits(deploy: DeployConfig): DeployConfig {
   const open = { requestsPerMinute: 60_000, burst: 10_000, dailyTokens: 1_000_000_000 };
   const limits = Object.fromEntries(Object.keys(deploy.runtimeDefaults.limits).map((name) => [name, open]));
   return {

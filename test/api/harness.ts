@@ -21,9 +21,13 @@ import type { DynamoDbOwnerDirectory } from '../../lambda/auth/owner-directory-d
 import { createAccessTokenVerifier } from '../../lambda/auth/token-verifier';
 import type { Clock } from '../../lambda/chat/ports';
 import { composeFunction, type FunctionAdapters } from '../../lambda/compose/compose-function';
+import type { ChatStreamHandler } from '../../lambda/compose/handlers/chat-stream-contract';
 import type { Services } from '../../lambda/compose/services';
 import { KmsDataKeys } from '../../lambda/crypto/kms-data-keys';
 import { createBedrockChatModel } from '../../lambda/model/bedrock-converse-model';
+import { createBedrockStreamingChatModel } from '../../lambda/model/bedrock-converse-stream-model';
+import { withStreaming } from '../../lambda/model/streaming';
+import { type ParsedSseEvent, parseSse } from '../../lambda/shared/sse';
 import { deployConfigOf } from '../../lib/config/deploy-config';
 import { environments } from '../../lib/config/environments';
 import { parseEnvironmentConfig } from '../../lib/config/load';
@@ -36,6 +40,7 @@ import {
 } from '../../lib/data/table-schemas';
 import { createDataKey } from '../crypto/kms-fixture';
 import { type ConverseStandIn, startConverseStandIn } from '../support/converse-standin';
+import { type ConverseStreamStandIn, startConverseStreamStandIn } from '../support/converse-stream-standin';
 import { startDynalite } from '../support/dynalite';
 import { startMoto } from '../support/moto';
 import {
@@ -133,11 +138,39 @@ export interface ApiOptions {
   readonly clock?: Clock;
   /** The chat pipeline's model timeout (default: the production one). */
   readonly modelTimeoutMs?: number;
+  /** The streaming route's heartbeat interval (default: the production one, 15 s). */
+  readonly streamHeartbeatMs?: number;
+}
+
+/** What a client of the streaming route received. */
+export interface StreamRecording {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Each write, in order. */
+  readonly writes: readonly string[];
+  /** The whole body. */
+  readonly body: string;
+  /** The body's events, parsed as the SSE grammar does. */
+  readonly events: readonly ParsedSseEvent[];
+  /** Whether `end()` was called. */
+  readonly ended: boolean;
+}
+
+/** Options of {@link Api.chatStream}. */
+export interface StreamCallOptions {
+  /** Aborted to play a client that goes away. */
+  readonly signal?: AbortSignal;
+  /** Called after each write with what has been written so far. */
+  readonly onWrite?: (writes: readonly string[]) => void;
 }
 
 /** The running functions and everything a test looks at. */
 export interface Api {
   readonly chat: Invoke;
+  /** The chat function's streaming route, as the Lambda entry and local mode call it. */
+  chatStream(event: ALBEvent, options?: StreamCallOptions): Promise<StreamRecording>;
+  /** The ConverseStream stand-in behind the streaming route. */
+  readonly streamStandIn: ConverseStreamStandIn;
   readonly history: Invoke;
   readonly keys: Invoke;
   readonly admin: Invoke;
@@ -190,10 +223,11 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 
 /** Starts dynalite, moto and the stand-in, and composes the four API functions. */
 export async function startApi(options: ApiOptions = {}): Promise<Api> {
-  const [dynalite, moto, standIn] = await Promise.all([
+  const [dynalite, moto, standIn, streamStandIn] = await Promise.all([
     startDynalite(),
     startMoto(),
     startConverseStandIn({ guardrail: GUARDRAIL }),
+    startConverseStreamStandIn(GUARDRAIL),
   ]);
   const names = await dynalite.createTables([
     conversationsTable,
@@ -233,7 +267,17 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin-secret' },
     maxAttempts: 2,
   });
-  const model = createBedrockChatModel({ client: bedrock, guardrail: GUARDRAIL, label: 'Amazon Bedrock' });
+  const bedrockStream = new BedrockRuntimeClient({
+    endpoint: streamStandIn.endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin-secret' },
+    maxAttempts: 2,
+  });
+  // Both calls, as the chat function is composed with: Converse and ConverseStream.
+  const model = withStreaming(
+    createBedrockChatModel({ client: bedrock, guardrail: GUARDRAIL, label: 'Amazon Bedrock' }),
+    createBedrockStreamingChatModel({ client: bedrockStream, guardrail: GUARDRAIL, label: 'Amazon Bedrock' }),
+  );
 
   let offset = 0;
   const clock: Clock = options.clock ?? { now: () => Date.now() + offset };
@@ -295,6 +339,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     clock,
     readDirectory: signedInDirectory,
     ...(options.modelTimeoutMs === undefined ? {} : { modelTimeoutMs: options.modelTimeoutMs }),
+    ...(options.streamHeartbeatMs === undefined ? {} : { streamHeartbeatMs: options.streamHeartbeatMs }),
   };
   // Each function gets its own service graph, as each gets its own container.
   const [chat, history, keys, admin] = await Promise.all([
@@ -305,6 +350,8 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
   ]);
   const chatServices = chat.services;
   if (!chatServices) throw new Error('harness: the chat function has no services');
+  const stream = chat.stream;
+  if (!stream) throw new Error('harness: the chat function has no streaming route');
   const invoke =
     (handler: (event: ALBEvent, context: Context) => Promise<ALBResult>): Invoke =>
     (event) =>
@@ -312,6 +359,8 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
 
   return {
     chat: invoke(chat.handler),
+    chatStream: (event, streamOptions) => recordStream(stream, event, streamOptions),
+    streamStandIn,
     history: invoke(history.handler),
     keys: invoke(keys.handler),
     admin: invoke(admin.handler),
@@ -334,11 +383,51 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     now: () => clock.now(),
     async stop() {
       bedrock.destroy();
+      bedrockStream.destroy();
       kms.destroy();
       dynamo.destroy();
-      await Promise.all([standIn.stop(), moto.stop(), dynalite.stop()]);
+      await Promise.all([standIn.stop(), streamStandIn.stop(), moto.stop(), dynalite.stop()]);
     },
   };
+}
+
+/** Calls a streaming route as its transport does, recording every write. */
+async function recordStream(
+  handler: ChatStreamHandler,
+  event: ALBEvent,
+  options: StreamCallOptions = {},
+): Promise<StreamRecording> {
+  let status = 0;
+  let headers: Record<string, string> = {};
+  let ended = false;
+  const writes: string[] = [];
+  await handler(
+    event,
+    {
+      start(statusCode, responseHeaders) {
+        if (status !== 0) throw new Error('start() called twice');
+        status = statusCode;
+        headers = { ...responseHeaders };
+      },
+      write(chunk) {
+        if (status === 0) throw new Error('write() before start()');
+        if (ended) throw new Error('write() after end()');
+        writes.push(chunk);
+        options.onWrite?.(writes);
+      },
+      end() {
+        if (ended) throw new Error('end() called twice');
+        ended = true;
+      },
+    },
+    {
+      awsRequestId: randomUUID(),
+      functionName: 'omnichat-test-stream',
+      signal: options.signal ?? new AbortController().signal,
+    },
+  );
+  const body = writes.join('');
+  return { status, headers, writes, body, events: parseSse(body), ended };
 }
 
 /** A Cognito user's access token, signed with the test key, after a "sign-in" that records the user's groups. */

@@ -139,6 +139,43 @@ describe('createStreamOutputGuard', () => {
     expect(sent.join('')).not.toContain('MIIEow');
   });
 
+  it('with a larger commit step, checks less often, sends the first text as early and the same text in total', () => {
+    const reply = replies[0]!;
+    const deltas = chunk(
+      reply,
+      Array.from({ length: Math.ceil(reply.length / 40) }, (_, i) => i * 40),
+    );
+    const runWith = (commitStepChars?: number) => {
+      let checks = 0;
+      const guard = createStreamOutputGuard(
+        (text) => {
+          checks += 1;
+          return check(text);
+        },
+        commitStepChars === undefined ? {} : { commitStepChars },
+      );
+      let firstAt = -1;
+      const sent: string[] = [];
+      deltas.forEach((delta, index) => {
+        const step = guard.push(delta);
+        if (step.type === 'text' && step.text !== '') {
+          sent.push(step.text);
+          if (firstAt < 0) firstAt = index;
+        }
+      });
+      const last = guard.finish();
+      if (last.type === 'text' && last.text !== '') sent.push(last.text);
+      return { checks, firstAt, sent };
+    };
+    const standard = runWith();
+    const wide = runWith(256);
+    expect(wide.checks).toBeLessThan(standard.checks);
+    expect(wide.firstAt).toBe(standard.firstAt);
+    expect(wide.sent.length).toBeLessThan(standard.sent.length);
+    expect(wide.sent.join('')).toBe(check(reply).text);
+    expect(() => createStreamOutputGuard(check, { commitStepChars: 0 })).toThrow(/positive integer/);
+  });
+
   it('refuses pushes after the end and a bad hold-back', () => {
     const guard = createStreamOutputGuard(check);
     guard.finish();

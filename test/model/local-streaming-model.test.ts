@@ -28,6 +28,20 @@ describe('local stand-in model, streaming', () => {
     });
   });
 
+  it('echoes up to echoChars of the message, the same in both stand-ins', async () => {
+    const long = { ...REQUEST, messages: [{ role: 'user' as const, text: 'word '.repeat(200).trim() }] };
+    const whole = await createLocalChatModel({ echoChars: 1_000 }).converse(long);
+    const { text } = await collectStream(
+      createLocalStreamingChatModel({ echoChars: 1_000 }).converseStream(long),
+    );
+    expect(whole.text).toContain(`You wrote: "${long.messages[0]!.text}"`);
+    expect(text).toBe(whole.text);
+    const standard = await createLocalChatModel().converse(long);
+    expect(standard.text).toContain('…"');
+    expect(standard.text.length).toBeLessThan(whole.text.length);
+    expect(() => createLocalChatModel({ echoChars: -1 })).toThrow(/echoChars/);
+  });
+
   it('cuts chunks at code points (no lone surrogate in any delta)', async () => {
     for await (const event of createLocalStreamingChatModel({ chunkChars: 1 }).converseStream(REQUEST)) {
       if (event.type === 'delta') expect(event.text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);

@@ -26,6 +26,8 @@ export interface StreamCallContext {
   readonly functionName?: string;
   /** Aborted when the client goes away: the route stops the model call and settles tokens. */
   readonly signal: AbortSignal;
+  /** The invocation's time left, as the Lambda context has it (middy answers early before a timeout). */
+  readonly getRemainingTimeInMillis?: () => number;
 }
 
 /**
