@@ -10,7 +10,10 @@ import { environmentConfigSchema } from '../../lib/config/schema';
 import { planListenerRules, RULE_PRIORITY } from '../../lib/constructs/edge/listener-rules';
 import { configOf, stageFor, stageWith } from '../support/synth';
 
-type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
+/** Synthesized template JSON, read field by field (the assertions check its shape). */
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON has no static type here
+type Json = any;
+type Resources = Record<string, { Type: string; Properties: Record<string, Json> }>;
 
 const STREAMING_ENVS = ['staging', 'prod'] as const;
 
@@ -199,10 +202,10 @@ describe.each(STREAMING_ENVS)('%s (streaming on)', (envName) => {
     const policyOf = (fn: string) =>
       resourcesOf(template, 'AWS::IAM::ManagedPolicy').find(([id]) =>
         new RegExp(`^${fn}Policy[0-9A-F]{8}$`).test(id),
-      )![1].Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+      )![1].Properties.PolicyDocument.Statement as Array<Record<string, Json>>;
     const stream = policyOf('ChatStream');
     const chat = policyOf('Chat');
-    const bedrockAllows = (statements: Array<Record<string, any>>) =>
+    const bedrockAllows = (statements: Array<Record<string, Json>>) =>
       statements.filter(
         (s) => s.Effect === 'Allow' && [s.Action].flat().some((a: string) => a.startsWith('bedrock:Invoke')),
       );
@@ -216,17 +219,17 @@ describe.each(STREAMING_ENVS)('%s (streaming on)', (envName) => {
     expect(chatAllow!.Action).toBe('bedrock:InvokeModel');
     expect(allow!.Resource).toEqual(chatAllow!.Resource);
     expect(allow!.Condition).toEqual(chatAllow!.Condition);
-    const denies = (statements: Array<Record<string, any>>) => statements.filter((s) => s.Effect === 'Deny');
+    const denies = (statements: Array<Record<string, Json>>) => statements.filter((s) => s.Effect === 'Deny');
     expect(denies(stream)).toEqual(denies(chat));
     expect(denies(stream).map((s) => s.Action)).toEqual([
       ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
       ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
     ]);
     // The rest of the function's access is chat's.
-    const withoutBedrock = (statements: Array<Record<string, any>>) =>
+    const withoutBedrock = (statements: Array<Record<string, Json>>) =>
       statements.filter((s) => !JSON.stringify(s).includes('bedrock'));
     // (Its own log group: the same statements but for the log group's logical id.)
-    const normalized = (statements: Array<Record<string, any>>) =>
+    const normalized = (statements: Array<Record<string, Json>>) =>
       JSON.stringify(withoutBedrock(statements))
         .replace(/ChatStreamLogs|ChatLogs/g, 'Logs')
         .replace(/LogGroup[0-9A-F]{8}/g, 'LogGroup');
@@ -278,7 +281,7 @@ describe.each(STREAMING_ENVS)('%s (streaming on)', (envName) => {
         TargetGroupArn: { Ref: expect.stringMatching(/^StreamingApiTargetGroup/) },
       });
       const conditions = Object.fromEntries(
-        rule.Conditions.map((c: Record<string, any>) => [
+        rule.Conditions.map((c: Record<string, Json>) => [
           c.Field === 'http-header' ? `header:${c.HttpHeaderConfig.HttpHeaderName}` : c.Field,
           c.PathPatternConfig?.Values ?? c.HttpRequestMethodConfig?.Values ?? c.HttpHeaderConfig?.Values,
         ]),
@@ -288,7 +291,7 @@ describe.each(STREAMING_ENVS)('%s (streaming on)', (envName) => {
         'http-request-method': ['POST'],
         'header:accept': ['*text/event-stream*'],
       });
-      const credential = wholeReply.Conditions.find((c: Record<string, any>) => c.Field === 'http-header');
+      const credential = wholeReply.Conditions.find((c: Record<string, Json>) => c.Field === 'http-header');
       expect(rule.Conditions).toEqual(credential ? expect.arrayContaining([credential]) : expect.any(Array));
       expect(rule.Transforms).toEqual([
         {
