@@ -6,6 +6,7 @@ import type { ApiFunction } from '../constructs/api-function';
 import type { ChatLoadBalancer } from '../constructs/edge/load-balancer';
 import type { PrivateStreamingApi } from '../constructs/edge/private-streaming-api';
 import { BedrockGuardrail } from '../constructs/guardrail/bedrock-guardrail';
+import type { ControlPlaneFunction } from '../constructs/identity/control-plane-function';
 import type { PrivateNetwork } from '../constructs/private-network';
 import type { WebAcl } from '../constructs/web-acl';
 import { createApiFunctions, type FunctionBase } from './api/api-functions';
@@ -45,8 +46,8 @@ export interface ApiStackProps extends StackProps {
  * with the stack as scope, so the logical ids are those of one stack.
  */
 export class ApiStack extends Stack {
-  /** Functions by name. */
-  readonly functions: Readonly<Record<string, ApiFunction>>;
+  /** Functions by name (the streaming API's deploy-time address lookup included, for its alarms). */
+  readonly functions: Readonly<Record<string, ApiFunction | ControlPlaneFunction>>;
   /** Where audit stream records go when the archiver keeps failing (an alarm watches it). */
   readonly auditDeadLetters: sqs.IQueue;
   /** The Bedrock guardrail every model call names, at its pinned version. */
@@ -94,6 +95,7 @@ export class ApiStack extends Stack {
       keys,
       chat,
       ...(chatStream ? { chatStream } : {}),
+      ...(streaming ? { streamingAddressLookup: streaming.addressLookup } : {}),
       history,
       admin,
       web,
