@@ -116,6 +116,8 @@ export const FUNCTION_VARIABLES = {
   health: [],
   keys: API,
   chat: [...API, ...SERVICES, 'guardrailId', 'guardrailVersion'],
+  /** The streaming twin of chat (issue 20): the same variables, read as chat's (`awsAdapters('chat')`). */
+  'chat-stream': [...API, ...SERVICES, 'guardrailId', 'guardrailVersion'],
   history: [...API, ...SERVICES],
   admin: [...API, ...SERVICES],
   web: [...API, 'cognitoLogoutUrl'],

@@ -197,7 +197,10 @@ export const httpsGet: HttpGet = (url) =>
   });
 
 /** Sends the response to CloudFormation's pre-signed S3 URL (empty content type, as the signature expects). */
-function sendResponse(responseUrl: string, response: CloudFormationCustomResourceResponse): Promise<void> {
+export function sendResponse(
+  responseUrl: string,
+  response: CloudFormationCustomResourceResponse,
+): Promise<void> {
   const body = JSON.stringify(response);
   return new Promise((resolve, reject) => {
     const req = request(

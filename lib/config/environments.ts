@@ -153,12 +153,16 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       threatProtection: 'AUDIT',
       integrations: [{ name: 'smoke-test', scopes: ['chat.read', 'chat.write'] }],
     },
+    // Off in dev: the execute-api endpoint would add $8.76 a month to an idle target of $60;
+    // staging proves the streaming path before prod. Turn it on here to try it in dev.
+    chat: { streaming: false },
     models,
     guardrail: defaultGuardrailPolicy,
   },
   staging: {
     ...productionBase,
     name: 'staging',
+    chat: { streaming: true },
     reservedConcurrency: { chat: 20, history: 10, keys: 2, admin: 2, web: 10, health: 2 },
     account: '222222222222',
     network: {
@@ -190,6 +194,7 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
   prod: {
     ...productionBase,
     name: 'prod',
+    chat: { streaming: true },
     reservedConcurrency: { chat: 100, history: 30, keys: 5, admin: 5, web: 30, health: 5 },
     account: '333333333333',
     network: {

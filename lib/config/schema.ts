@@ -295,6 +295,13 @@ export const environmentConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * The chat route. `streaming`: `POST /api/v1/chat` with `Accept: text/event-stream` streams
+     * the reply (issue 20, docs/streaming.md) through a private REST API behind the load
+     * balancer; it adds an `execute-api` interface endpoint (billed per AZ-hour in each
+     * endpoint zone). Off, such a request is answered whole, as without the header.
+     */
+    chat: z.object({ streaming: z.boolean() }).strict().default({ streaming: false }),
     models: z
       .object({
         allowList: z.array(allowedModel).min(1),

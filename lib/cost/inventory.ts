@@ -53,6 +53,8 @@ export interface UsageFacts {
   readonly loadBalancers: number;
   readonly listenerRules: number;
   readonly interfaceEndpoints: number;
+  /** REST APIs (the private streaming API of `chat.streaming`): one request per streamed chat. @default 0 */
+  readonly restApis?: number;
   readonly natGateways: number;
   readonly flowLogsToCloudWatch: number;
   readonly wafLogging: boolean;
@@ -161,6 +163,11 @@ export const FREE_TYPES: Readonly<Record<string, string>> = {
   'AWS::Logs::ResourcePolicy': 'no charge',
   'AWS::CDK::Metadata': 'not deployed as a resource',
   'AWS::CloudWatch::AnomalyDetector': 'no charge; the alarm on its band is priced',
+  'AWS::ApiGateway::Resource': 'no charge (requests are priced on the REST API)',
+  'AWS::ApiGateway::Method': 'no charge (requests are priced on the REST API)',
+  'AWS::ApiGateway::Deployment': 'no charge',
+  'AWS::ApiGateway::Stage': 'no charge with caching off (its access logs are priced as a log group)',
+  'AWS::ApiGateway::RequestValidator': 'no charge',
 };
 
 /** Types whose cost depends on traffic or stored data (priced by the usage model). */
@@ -181,6 +188,7 @@ export const USAGE_TYPES: Readonly<Record<string, string>> = {
   'AWS::SQS::Queue': 'requests (dead letters only: empty in normal operation)',
   'AWS::Backup::BackupPlan': 'backup storage',
   'AWS::Bedrock::Guardrail': 'text units evaluated',
+  'AWS::ApiGateway::RestApi': 'requests (the private streaming API: one per streamed chat)',
 };
 
 /** Per-resource pricing of the types that cost money while idle. */
@@ -571,6 +579,7 @@ function usageFacts(resources: ReadonlyArray<{ id: string; r: CfnResource }>): U
       JSON.stringify(props(r).Rules ?? []).includes('AWSManagedRulesBotControlRuleSet'),
     ),
     loadBalancers: ofType('AWS::ElasticLoadBalancingV2::LoadBalancer').length,
+    restApis: ofType('AWS::ApiGateway::RestApi').length,
     listenerRules: ofType('AWS::ElasticLoadBalancingV2::ListenerRule').length,
     interfaceEndpoints: ofType('AWS::EC2::VPCEndpoint').filter(
       ({ r }) => props(r).VpcEndpointType === 'Interface',

@@ -53,6 +53,7 @@ const BACKUP = 'https://aws.amazon.com/backup/pricing/';
 const XRAY = 'https://aws.amazon.com/xray/pricing/';
 const BEDROCK = 'https://aws.amazon.com/bedrock/pricing/';
 const ROUTE53 = 'https://aws.amazon.com/route53/pricing/';
+const APIGW = 'https://aws.amazon.com/api-gateway/pricing/';
 
 /** Hours in a billing month, as AWS's calculator uses. */
 export const HOURS_PER_MONTH = 730;
@@ -199,6 +200,13 @@ export const PRICES = {
   backupS3Gb: price(0.06, 'USD per GB-month of S3 backup (warm, incremental)', BACKUP, 'regional'),
   lambdaArmGbSecond: price(0.0000133334, 'USD per GB-second (arm64)', LAMBDA, 'regional'),
   lambdaRequestsMillion: price(0.2, 'USD per million invocations', LAMBDA, 'regional'),
+  restApiRequestsMillion: price(
+    3.7,
+    'USD per million REST API requests (first 333 million a month)',
+    APIGW,
+    'regional',
+    'The private streaming API (issue 20). us-east-1 lists $3.50; private APIs have no data transfer out charge, the execute-api endpoint is priced as an interface endpoint.',
+  ),
   s3StandardGb: price(0.0245, 'USD per GB-month (S3 Standard, first 50 TB)', S3, 'regional'),
   s3PutThousand: price(0.0054, 'USD per 1,000 PUT/COPY/POST/LIST', S3, 'regional'),
   s3GetThousand: price(0.00043, 'USD per 1,000 GET and other reads', S3, 'regional'),

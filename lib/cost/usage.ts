@@ -202,6 +202,14 @@ export function requestComponents(facts: UsageFacts, monthlyRequests: number): C
       perRequest: albLcuHoursPerRequest(facts) * PRICES.albLcuHour.usd,
     });
   }
+  if ((facts.restApis ?? 0) > 0) {
+    // Upper bound: every chat streams (the chat page does); a whole reply skips API Gateway.
+    out.push({
+      service: 'API Gateway',
+      detail: '1 REST API request (streamed chat)',
+      perRequest: PRICES.restApiRequestsMillion.usd / 1e6,
+    });
+  }
   if (facts.flowLogsToCloudWatch > 0)
     out.push({
       service: 'CloudWatch Logs',

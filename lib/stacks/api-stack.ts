@@ -4,7 +4,9 @@ import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/schema';
 import type { ApiFunction } from '../constructs/api-function';
 import type { ChatLoadBalancer } from '../constructs/edge/load-balancer';
+import type { PrivateStreamingApi } from '../constructs/edge/private-streaming-api';
 import { BedrockGuardrail } from '../constructs/guardrail/bedrock-guardrail';
+import type { ControlPlaneFunction } from '../constructs/identity/control-plane-function';
 import type { PrivateNetwork } from '../constructs/private-network';
 import type { WebAcl } from '../constructs/web-acl';
 import { createApiFunctions, type FunctionBase } from './api/api-functions';
@@ -32,6 +34,7 @@ export interface ApiStackProps extends StackProps {
  *   directory) and PutItem, nothing else, on the audit table;
  * - chat: the conversations, limits and settings it serves a message with, new data keys,
  *   and Bedrock only for allow-listed models with this environment's guardrail version;
+ * - chat-stream (config `chat.streaming`): the same as chat, but Bedrock streaming only;
  * - history: reads and deletes the caller's data (export, erasure), decrypts, never encrypts;
  * - keys: writes the API-keys table;
  * - admin: the settings table and the audit query (masked events only);
@@ -43,8 +46,8 @@ export interface ApiStackProps extends StackProps {
  * with the stack as scope, so the logical ids are those of one stack.
  */
 export class ApiStack extends Stack {
-  /** Functions by name. */
-  readonly functions: Readonly<Record<string, ApiFunction>>;
+  /** Functions by name (the streaming API's deploy-time address lookup included, for its alarms). */
+  readonly functions: Readonly<Record<string, ApiFunction | ControlPlaneFunction>>;
   /** Where audit stream records go when the archiver keeps failing (an alarm watches it). */
   readonly auditDeadLetters: sqs.IQueue;
   /** The Bedrock guardrail every model call names, at its pinned version. */
@@ -53,6 +56,8 @@ export class ApiStack extends Stack {
   readonly webAcl: WebAcl;
   /** The load balancer with its listener rules. */
   readonly edge: ChatLoadBalancer;
+  /** The private streaming API behind the load balancer (config `chat.streaming`). */
+  readonly streaming?: PrivateStreamingApi;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -80,10 +85,21 @@ export class ApiStack extends Stack {
     this.guardrail = functions.guardrail;
     const { fn: auditArchiver, deadLetters } = createAuditArchiver(this, config, base, data);
     this.auditDeadLetters = deadLetters;
-    const { webAcl, edge } = createEdge(this, { config, network, data, identity, functions });
+    const { webAcl, edge, streaming } = createEdge(this, { config, network, data, identity, functions });
     this.webAcl = webAcl;
     this.edge = edge;
-    const { health, keys, chat, history, admin, web } = functions;
-    this.functions = { health, keys, chat, history, admin, web, auditArchiver };
+    if (streaming) this.streaming = streaming;
+    const { health, keys, chat, chatStream, history, admin, web } = functions;
+    this.functions = {
+      health,
+      keys,
+      chat,
+      ...(chatStream ? { chatStream } : {}),
+      ...(streaming ? { streamingAddressLookup: streaming.addressLookup } : {}),
+      history,
+      admin,
+      web,
+      auditArchiver,
+    };
   }
 }

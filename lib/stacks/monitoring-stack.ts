@@ -52,6 +52,7 @@ export class MonitoringStack extends Stack {
       protectedLogGroups: [
         ...Object.values(api.functions).map((fn) => fn.logGroup),
         api.webAcl.logGroup,
+        ...(api.streaming ? [api.streaming.accessLogs] : []),
         ...identity.logGroups,
       ],
     });

@@ -54,7 +54,9 @@ describe.each(ENV_NAMES)('Api stack IAM (%s)', (envName) => {
     const puts = all.filter((s) => s.Sid === 'AuditAppend');
     const functions = template.findResources('AWS::Lambda::Function');
     // Every function except health (no dependencies) and the archiver writes audit events.
-    const apiFunctions = Object.keys(functions).filter((id) => !/^(Health|AuditArchiver)/.test(id));
+    const apiFunctions = Object.keys(functions).filter(
+      (id) => !/^(Health|AuditArchiver|StreamingApiAddressLookup)/.test(id),
+    );
     expect(puts).toHaveLength(apiFunctions.length);
     const streamReads = all.filter((s) => actionsOf(s).includes('dynamodb:GetRecords'));
     expect(streamReads).toHaveLength(1);

@@ -8,6 +8,8 @@
  * | priority          | rule                                   | auth at the ALB                   |
  * |-------------------|----------------------------------------|-----------------------------------|
  * | 10                | `GET/HEAD /healthz`                    | none                              |
+ * | 500 + 3 x route + | a streamed route: `POST` + its path +  | as the route's Bearer, API-key and|
+ * |   0 / 1 / 2       | `Accept: *text/event-stream*` + cred.  | session rules, in that order      |
  * | 1000 + route      | route paths + `Authorization: Bearer *`| jwt-validation (iss, token_use)   |
  * | 2000 + route      | route paths + `x-api-key: ak_*`        | none (the function checks the key)|
  * | 3000 + route      | route paths (browser session cookie)   | authenticate-cognito, deny = 401  |
@@ -17,11 +19,18 @@
  * A Bearer token is tried before an API key, and both before the session cookie: a request
  * that carries a credential is judged by that credential and is never redirected to a login
  * page. Within a band, routes keep the order they were given (put specific paths first).
+ *
+ * A route with a `streamPath` (issue 20) also gets three streaming rules, one per credential,
+ * ahead of every whole-reply rule: the same authentication, plus the method, the exact path
+ * and the `Accept` header, forwarded to the private streaming API instead of the function.
+ * A request without `text/event-stream` in its `Accept` header falls through to the route's
+ * whole-reply rules, as before.
  */
 
 /** Priority bands of the HTTPS listener's rules. */
 export const RULE_PRIORITY = {
   health: 10,
+  stream: 500,
   bearer: 1000,
   apiKey: 2000,
   session: 3000,
@@ -44,6 +53,13 @@ export const ALB_LIMITS = {
 export const BEARER_HEADER = { name: 'authorization', values: ['Bearer *'] } as const;
 /** Header condition of an API-key request: personal keys are `ak_` + 43 base64url characters. */
 export const API_KEY_HEADER = { name: 'x-api-key', values: ['ak_*'] } as const;
+/**
+ * Header condition of a streaming request. ALB matches the whole value (wildcards allowed,
+ * case-insensitive), and clients may list other types beside `text/event-stream`.
+ */
+export const STREAM_ACCEPT_HEADER = { name: 'accept', values: ['*text/event-stream*'] } as const;
+/** Method of a streaming request (only `POST /api/v1/chat` streams). */
+export const STREAM_METHOD = 'POST';
 /** Browser paths served by the web function behind the Cognito sign-in. */
 export const WEB_PATHS = [
   '/',
@@ -68,14 +84,21 @@ export interface PlannedRule {
   readonly header?: { readonly name: string; readonly values: readonly string[] };
   readonly methods?: readonly string[];
   readonly auth: RuleAuth;
-  /** Target group key: `health`, `web` or a route name. */
+  /** Target group key: `health`, `web`, a route name, or `<route>Stream` for a streaming rule. */
   readonly target: string;
+  /**
+   * A streaming rule: it also requires {@link STREAM_ACCEPT_HEADER}, and the load balancer
+   * rewrites its host and path for the private streaming API.
+   */
+  readonly stream?: true;
 }
 
 /** What the plan needs to know about an API route. */
 export interface RouteSpec {
   readonly name: string;
   readonly pathPatterns: readonly string[];
+  /** The exact path (one of `pathPatterns`, no wildcard) whose `POST` may stream. @default none */
+  readonly streamPath?: string;
 }
 
 const ROUTE_NAME = /^[A-Za-z][A-Za-z0-9]{0,19}$/;
@@ -129,6 +152,18 @@ export function planListenerRules(routes: readonly RouteSpec[]): PlannedRule[] {
       );
     }
   }
+  const streamed = routes.filter((route) => route.streamPath !== undefined);
+  for (const route of streamed) {
+    if (!route.pathPatterns.includes(route.streamPath!) || /[*?]/.test(route.streamPath!)) {
+      throw new Error(
+        `ChatLoadBalancer: apiRoutes "${route.name}": streamPath "${route.streamPath}" must be one of its pathPatterns, without wildcards`,
+      );
+    }
+  }
+  const streamSlots = RULE_PRIORITY.bearer - RULE_PRIORITY.stream;
+  if (streamed.length * 3 > streamSlots) {
+    throw new Error(`ChatLoadBalancer: at most ${Math.floor(streamSlots / 3)} apiRoutes may stream`);
+  }
   const band = RULE_PRIORITY.apiKey - RULE_PRIORITY.bearer;
   if (routes.length >= band)
     throw new Error(`ChatLoadBalancer: at most ${band - 1} apiRoutes fit a priority band`);
@@ -148,6 +183,20 @@ export function planListenerRules(routes: readonly RouteSpec[]): PlannedRule[] {
     { band: RULE_PRIORITY.apiKey, suffix: 'ApiKey', auth: 'api-key', header: API_KEY_HEADER },
     { band: RULE_PRIORITY.session, suffix: 'Session', auth: 'session-deny', header: undefined },
   ] as const;
+  for (const [index, route] of streamed.entries()) {
+    for (const [offset, variant] of variants.entries()) {
+      rules.push({
+        id: `${route.name}Stream${variant.suffix}`,
+        priority: RULE_PRIORITY.stream + 3 * index + offset,
+        pathPatterns: [route.streamPath!],
+        methods: [STREAM_METHOD],
+        ...(variant.header ? { header: variant.header } : {}),
+        auth: variant.auth,
+        target: `${route.name}Stream`,
+        stream: true,
+      });
+    }
+  }
   for (const variant of variants) {
     for (const [index, route] of routes.entries()) {
       rules.push({
@@ -170,7 +219,7 @@ export function planListenerRules(routes: readonly RouteSpec[]): PlannedRule[] {
 
   if (rules.length > ALB_LIMITS.rulesPerLoadBalancer) {
     throw new Error(
-      `ChatLoadBalancer: ${rules.length} listener rules exceed the ALB quota of ${ALB_LIMITS.rulesPerLoadBalancer} (3 per API route + 2)`,
+      `ChatLoadBalancer: ${rules.length} listener rules exceed the ALB quota of ${ALB_LIMITS.rulesPerLoadBalancer} (3 per API route, 3 per streamed route, + 2)`,
     );
   }
   return rules;

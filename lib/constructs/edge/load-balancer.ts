@@ -15,7 +15,7 @@ import type { EnvironmentConfig } from '../../config/schema';
 import { AccessLogsBucket } from '../secure-buckets';
 import type { WebAcl } from '../web-acl';
 import { JwtValidationAction } from './jwt-validation-action';
-import { type PlannedRule, planListenerRules } from './listener-rules';
+import { type PlannedRule, planListenerRules, STREAM_ACCEPT_HEADER } from './listener-rules';
 import { ScopedLambdaTarget } from './scoped-lambda-target';
 
 /** An API function and the paths it serves; each gets a Bearer, an API-key and a session rule. */
@@ -25,6 +25,22 @@ export interface ApiRoute {
   /** ALB path patterns under `/api/` (1 to 4; wildcards at most 4 in total). */
   readonly pathPatterns: readonly string[];
   readonly target: lambda.IFunction;
+  /**
+   * The exact path whose `POST` with `Accept: text/event-stream` goes to {@link stream}
+   * (issue 20). Both or neither. @default none: the route does not stream
+   */
+  readonly streamPath?: string;
+  readonly stream?: StreamTarget;
+}
+
+/** Where a route's streaming requests go: the private streaming API's endpoint addresses. */
+export interface StreamTarget {
+  /** IP target group of the `execute-api` endpoint's addresses (HTTPS). */
+  readonly targetGroup: elbv2.IApplicationTargetGroup;
+  /** The Host to send: `{api-id}.execute-api.{region}.amazonaws.com`. */
+  readonly hostHeader: string;
+  /** Prefix added to the path: `/{stage}`. */
+  readonly pathPrefix: string;
 }
 
 /** Properties of {@link ChatLoadBalancer}. */
@@ -211,8 +227,14 @@ export class ChatLoadBalancer extends Construct {
       health: this.targetGroup('Health', props.healthTarget),
       web: this.targetGroup('Web', props.webTarget),
     };
-    for (const route of props.apiRoutes)
+    const streams: Record<string, StreamTarget> = {};
+    for (const route of props.apiRoutes) {
       targetGroups[route.name] = this.targetGroup(route.name, route.target);
+      if ((route.streamPath === undefined) !== (route.stream === undefined)) {
+        throw new Error(`ChatLoadBalancer: apiRoutes "${route.name}": streamPath and stream go together`);
+      }
+      if (route.stream) streams[`${route.name}Stream`] = route.stream;
+    }
     this.targetGroups = targetGroups;
 
     const cognitoAction = (
@@ -232,7 +254,7 @@ export class ChatLoadBalancer extends Construct {
         next,
       });
     for (const rule of this.rules) {
-      const targetGroup = targetGroups[rule.target];
+      const targetGroup = rule.stream ? streams[rule.target]?.targetGroup : targetGroups[rule.target];
       if (targetGroup === undefined) throw new Error(`ChatLoadBalancer: no target group for ${rule.target}`);
       const forward = elbv2.ListenerAction.forward([targetGroup]);
       const action = {
@@ -251,8 +273,36 @@ export class ChatLoadBalancer extends Construct {
       if (rule.header)
         conditions.push(elbv2.ListenerCondition.httpHeader(rule.header.name, [...rule.header.values]));
       if (rule.methods) conditions.push(elbv2.ListenerCondition.httpRequestMethods([...rule.methods]));
+      if (rule.stream) {
+        conditions.push(
+          elbv2.ListenerCondition.httpHeader(STREAM_ACCEPT_HEADER.name, [...STREAM_ACCEPT_HEADER.values]),
+        );
+      }
       this.httpsListener.addAction(rule.id, { priority: rule.priority, conditions, action });
+      if (rule.stream) this.rewriteForStream(rule.id, streams[rule.target]!);
     }
+  }
+
+  /**
+   * The streaming rule's transforms: the Host becomes the private API's name (the endpoint
+   * routes by it) and the stage is prefixed to the path; both apply to the forwarded request
+   * only, after authentication
+   * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-transforms.html).
+   * CDK's listener rule has no property for them yet, so they are set on the L1 resource.
+   */
+  private rewriteForStream(ruleId: string, stream: StreamTarget): void {
+    const rule = this.httpsListener.node.findChild(`${ruleId}Rule`).node
+      .defaultChild as elbv2.CfnListenerRule;
+    rule.transforms = [
+      {
+        type: 'host-header-rewrite',
+        hostHeaderRewriteConfig: { rewrites: [{ regex: '^.*$', replace: stream.hostHeader }] },
+      },
+      {
+        type: 'url-rewrite',
+        urlRewriteConfig: { rewrites: [{ regex: '^/(.*)$', replace: `${stream.pathPrefix}/$1` }] },
+      },
+    ];
   }
 
   /** 443 and 80 from the configured CIDRs only; out, HTTPS to the identity provider only. */

@@ -19,6 +19,13 @@ export const MODEL_INVOKE_ACTIONS: readonly string[] = [
 /** What the chat function is allowed: Converse only (it does not stream). The denies cover both. */
 export const MODEL_ALLOWED_ACTIONS: readonly string[] = ['bedrock:InvokeModel'];
 
+/**
+ * What the streaming chat function is allowed: ConverseStream only, which IAM authorizes as
+ * `bedrock:InvokeModelWithResponseStream`
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html).
+ */
+export const MODEL_STREAM_ACTIONS: readonly string[] = ['bedrock:InvokeModelWithResponseStream'];
+
 /** Where the models are and whose account the inference profiles are in. */
 export interface ModelArnContext {
   readonly account: string;
@@ -72,6 +79,12 @@ export interface GuardedModelAccessOptions {
   readonly account: string;
   /** Region the function calls Bedrock in. */
   readonly region: string;
+  /**
+   * `converse`: InvokeModel only (the whole-reply chat function); `stream`:
+   * InvokeModelWithResponseStream only (the streaming one). The denies cover both either way.
+   * @default 'converse'
+   */
+  readonly mode?: 'converse' | 'stream';
 }
 
 /**
@@ -98,7 +111,8 @@ export function grantGuardedModelAccess(fn: ApiFunction, opts: GuardedModelAcces
     region: opts.region,
     partition: Stack.of(fn).partition,
   });
-  fn.grant('InvokeAllowedModelsWithGuardrail', [...MODEL_ALLOWED_ACTIONS], resources, {
+  const allowed = opts.mode === 'stream' ? MODEL_STREAM_ACTIONS : MODEL_ALLOWED_ACTIONS;
+  fn.grant('InvokeAllowedModelsWithGuardrail', [...allowed], resources, {
     StringEquals: { 'bedrock:GuardrailIdentifier': guardrailIs },
   });
   fn.deny('DenyModelsWithOtherGuardrail', [...MODEL_INVOKE_ACTIONS], ['*'], {

@@ -46,6 +46,8 @@ export interface ApiFunctions {
   readonly health: ApiFunction;
   readonly keys: ApiFunction;
   readonly chat: ApiFunction;
+  /** The streaming twin of chat (config `chat.streaming`), behind the private REST API. */
+  readonly chatStream?: ApiFunction;
   readonly history: ApiFunction;
   readonly admin: ApiFunction;
   readonly web: ApiFunction;
@@ -144,15 +146,33 @@ export function createApiFunctions(stack: Stack, props: ApiFunctionsProps): ApiF
   const define = deployConfigDefine(config);
 
   const guardrail = props.guardrail();
+  const chatEnvironment = {
+    ...serviceEnvironment,
+    // The ARN, not the bare id: bedrock:GuardrailIdentifier is compared with `<ARN>:<version>`.
+    guardrailId: guardrail.guardrailArn,
+    guardrailVersion: guardrail.versionNumber,
+  };
+  /** What serving a chat message reaches besides the model: the same for both chat functions. */
+  const grantChatData = (fn: ApiFunction): void => {
+    grantTable(fn, {
+      sid: 'ConversationsChat',
+      table: conversations,
+      key: data.keys.dataKey,
+      actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    });
+    grantTable(fn, {
+      sid: 'LimitsChat',
+      table: limits,
+      key: data.keys.dataKey,
+      actions: ['GetItem', 'UpdateItem'],
+    });
+    grantTable(fn, { sid: 'SettingsRead', table: settings, key: data.keys.dataKey, actions: ['Query'] });
+    grantDataKeys(fn, data, ['kms:GenerateDataKey', 'kms:Decrypt']);
+  };
   const chat = apiFunction('Chat', {
     entry: 'chat',
     description: 'POST /api/v1/chat, GET /api/v1/models: the only function that may call Bedrock',
-    environment: toLambdaEnvironment('chat', {
-      ...serviceEnvironment,
-      // The ARN, not the bare id: bedrock:GuardrailIdentifier is compared with `<ARN>:<version>`.
-      guardrailId: guardrail.guardrailArn,
-      guardrailVersion: guardrail.versionNumber,
-    }),
+    environment: toLambdaEnvironment('chat', chatEnvironment),
     reservedConcurrency: concurrency?.chat,
     // Most of a request is spent waiting for the model, and Lambda bills memory x duration,
     // so memory is the chat path's largest cost line (`npm run cost`). The handler under the
@@ -168,26 +188,38 @@ export function createApiFunctions(stack: Stack, props: ApiFunctionsProps): ApiF
     timeout: Duration.seconds(60),
     define,
   });
-  grantTable(chat, {
-    sid: 'ConversationsChat',
-    table: conversations,
-    key: data.keys.dataKey,
-    actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
-  });
-  grantTable(chat, {
-    sid: 'LimitsChat',
-    table: limits,
-    key: data.keys.dataKey,
-    actions: ['GetItem', 'UpdateItem'],
-  });
-  grantTable(chat, { sid: 'SettingsRead', table: settings, key: data.keys.dataKey, actions: ['Query'] });
-  grantDataKeys(chat, data, ['kms:GenerateDataKey', 'kms:Decrypt']);
+  grantChatData(chat);
   grantGuardedModelAccess(chat, {
     models: config.models.allowList,
     guardrail,
     account: stack.account,
     region: stack.region,
   });
+
+  let chatStream: ApiFunction | undefined;
+  if (config.chat.streaming) {
+    chatStream = apiFunction('ChatStream', {
+      entry: 'chat-stream',
+      description:
+        'POST /api/v1/chat with Accept: text/event-stream, through the private REST API: streams the reply',
+      environment: toLambdaEnvironment('chat-stream', chatEnvironment),
+      // Its own reservation of chat's size: a flood of streams cannot starve whole replies.
+      reservedConcurrency: concurrency?.chat,
+      memorySize: 512,
+      // A long reply streams for longer than a whole reply is waited for; API Gateway keeps
+      // a stream open up to 15 minutes (response-transfer-mode.html), the function stops here.
+      timeout: Duration.seconds(180),
+      define,
+    });
+    grantChatData(chatStream);
+    grantGuardedModelAccess(chatStream, {
+      models: config.models.allowList,
+      guardrail,
+      account: stack.account,
+      region: stack.region,
+      mode: 'stream',
+    });
+  }
 
   const history = apiFunction('History', {
     entry: 'history',
@@ -274,7 +306,7 @@ export function createApiFunctions(stack: Stack, props: ApiFunctionsProps): ApiF
     assetsDir: 'lambda/web/assets',
   });
 
-  return { health, keys, chat, history, admin, web, guardrail };
+  return { health, keys, chat, ...(chatStream ? { chatStream } : {}), history, admin, web, guardrail };
 }
 
 /**

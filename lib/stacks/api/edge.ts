@@ -6,6 +6,7 @@
 import { CfnOutput, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import type { EnvironmentConfig } from '../../config/schema';
 import { ChatLoadBalancer } from '../../constructs/edge/load-balancer';
+import { PrivateStreamingApi } from '../../constructs/edge/private-streaming-api';
 import type { PrivateNetwork } from '../../constructs/private-network';
 import { WebAcl } from '../../constructs/web-acl';
 import type { DataStack } from '../data-stack';
@@ -22,8 +23,14 @@ export interface EdgeProps {
   readonly functions: ApiFunctions;
 }
 
-/** Builds the web ACL and the load balancer in `stack`. */
-export function createEdge(stack: Stack, props: EdgeProps): { webAcl: WebAcl; edge: ChatLoadBalancer } {
+/** The path whose `POST` streams when config `chat.streaming` is on. */
+export const STREAM_PATH = '/api/v1/chat';
+
+/** Builds the web ACL, the private streaming API (config `chat.streaming`) and the load balancer in `stack`. */
+export function createEdge(
+  stack: Stack,
+  props: EdgeProps,
+): { webAcl: WebAcl; edge: ChatLoadBalancer; streaming?: PrivateStreamingApi } {
   const { config, network, data, identity, functions } = props;
   const webAcl = new WebAcl(stack, 'WebAcl', {
     envName: config.name,
@@ -43,6 +50,27 @@ export function createEdge(stack: Stack, props: EdgeProps): { webAcl: WebAcl; ed
     removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   });
 
+  const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+  let streaming: PrivateStreamingApi | undefined;
+  if (functions.chatStream) {
+    // The endpoint's interfaces go where the other interface endpoints' do (config
+    // network.interfaceEndpointAzs): each zone is billed per hour.
+    const endpointZones = config.network.interfaceEndpointAzs ?? config.network.maxAzs;
+    streaming = new PrivateStreamingApi(stack, 'StreamingApi', {
+      vpc: network.vpc,
+      endpointSubnets: {
+        ...network.computeSubnets,
+        availabilityZones: config.network.availabilityZones.slice(0, endpointZones),
+      },
+      endpointZones,
+      handler: functions.chatStream.function,
+      path: STREAM_PATH,
+      logsKey: data.keys.logsKey,
+      logRetention: retentionDays(config.logRetentionDays),
+      logRemovalPolicy: removalPolicy,
+    });
+  }
+
   const edge = new ChatLoadBalancer(stack, 'Edge', {
     vpc: network.vpc,
     config,
@@ -54,7 +82,21 @@ export function createEdge(stack: Stack, props: EdgeProps): { webAcl: WebAcl; ed
     healthTarget: functions.health.function,
     webTarget: functions.web.function,
     apiRoutes: [
-      { name: 'Chat', pathPatterns: ['/api/v1/chat', '/api/v1/models'], target: functions.chat.function },
+      {
+        name: 'Chat',
+        pathPatterns: [STREAM_PATH, '/api/v1/models'],
+        target: functions.chat.function,
+        ...(streaming
+          ? {
+              streamPath: STREAM_PATH,
+              stream: {
+                targetGroup: streaming.targetGroup,
+                hostHeader: streaming.hostHeader,
+                pathPrefix: streaming.stagePathPrefix,
+              },
+            }
+          : {}),
+      },
       {
         name: 'History',
         pathPatterns: ['/api/v1/conversations', '/api/v1/conversations/*', '/api/v1/me', '/api/v1/me/*'],
@@ -76,7 +118,9 @@ export function createEdge(stack: Stack, props: EdgeProps): { webAcl: WebAcl; ed
   userPoolAssociation.addResourceDependency(edge.webAclAssociation);
   userPoolAssociation.addResourceDependency(webAcl.loggingConfiguration);
 
+  streaming?.allowFrom(edge.securityGroup);
+
   // Point the host name (config edge.hostName) at this name (CNAME, or a Route 53 alias).
   new CfnOutput(stack, 'LoadBalancerDnsName', { value: edge.loadBalancer.loadBalancerDnsName });
-  return { webAcl, edge };
+  return { webAcl, edge, ...(streaming ? { streaming } : {}) };
 }
