@@ -17,12 +17,15 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { awsAdapters } from '../compose/aws-adapters';
 import { composeChat } from '../compose/compose-function';
+import { readFunctionEnv } from '../compose/function-env';
 import { createBedrockChatModel } from '../model/bedrock-converse-model';
 import { createBedrockStreamingChatModel } from '../model/bedrock-converse-stream-model';
 import { withStreaming } from '../model/streaming';
 import { streamEntry } from '../runtime/stream-transport';
 
-// Chat's adapters: the same variables (function-env.ts lists them under `chat-stream` too).
+// Its own entry of the environment contract is checked first, so a missing variable fails the
+// cold start under this function's name; chat's adapters then read the same variables.
+readFunctionEnv('chat-stream', process.env);
 const adapters = awsAdapters('chat', {
   model: (env) => {
     const options = {
