@@ -624,7 +624,7 @@ async function receiveStream(response, view) {
   const footer = document.createElement('p');
   footer.className = 'meta';
   footer.textContent = result.stopped
-    ? `${result.model} · stopped`
+    ? `${result.model} · stopped, not saved`
     : usageText(result.model, result.usage, result.guardrail);
   item.append(footer);
   return result;
@@ -671,6 +671,12 @@ async function sendMessage() {
         at: new Date().toISOString(),
         meta: usageText(result.model || result.modelId, result.usage, result.guardrail),
       });
+    }
+    if (result.stopped) {
+      // The server stores no turn of a stopped stream (nor the conversation it would have
+      // started): the view keeps what arrived, and the conversation stays as it was.
+      announce('Stopped. The partial reply was not saved.');
+      return;
     }
     announce(`OmniChat replied: ${String(result.reply ?? '').slice(0, 300)}`);
     if (!result.conversationId) return;

@@ -47,6 +47,8 @@ export interface LocalServiceOptions {
   readonly password: string;
   /** Where to save everything the service printed, when it stops. */
   readonly logFile?: string;
+  /** Wait before each streamed delta (env OMNICHAT_LOCAL_CHUNK_DELAY_MS). @default 0 */
+  readonly chunkDelayMs?: number;
 }
 
 function envFor(port: number, dataDir: string, options: LocalServiceOptions): NodeJS.ProcessEnv {
@@ -55,6 +57,7 @@ function envFor(port: number, dataDir: string, options: LocalServiceOptions): No
     PORT: String(port),
     OMNICHAT_LOCAL_DIR: dataDir,
     OMNICHAT_LOCAL_RATE_PER_MINUTE: String(options.ratePerMinute),
+    OMNICHAT_LOCAL_CHUNK_DELAY_MS: String(options.chunkDelayMs ?? 0),
     OMNICHAT_MODE: 'local',
     FORCE_COLOR: '0',
   };
