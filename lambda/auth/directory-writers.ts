@@ -22,8 +22,19 @@
 import { OWNER_STATUSES, type OwnerRecord, type OwnerStatus, syncOwner } from './owner-directory';
 import type { DynamoDbOwnerDirectory } from './owner-directory-dynamodb';
 
-/** The part of a pre-token-generation event (V1 or V2) the trigger reads. */
+/**
+ * The access-token claims the trigger adds. Cognito writes no `email` into access tokens, and
+ * the ALB forwards only the access token to the functions, so the page learns who is signed
+ * in from this claim (`GET /api/v1/me`). Display only: authorization never reads it.
+ */
+export interface AccessTokenClaims {
+  readonly email?: string;
+}
+
+/** The part of a pre-token-generation event (V1, V2 or V3) the trigger reads and answers. */
 export interface TokenGenerationEvent {
+  /** `'1'`, `'2'` or `'3'`: only V2 and V3 events can change the access token. */
+  readonly version?: string;
   readonly triggerSource?: string;
   readonly userPoolId?: string;
   readonly userName?: string;
@@ -31,9 +42,21 @@ export interface TokenGenerationEvent {
     readonly userAttributes?: Record<string, string | undefined>;
     readonly groupConfiguration?: { readonly groupsToOverride?: readonly string[] | null };
   };
+  response?: {
+    claimsAndScopeOverrideDetails?: {
+      accessTokenGeneration?: { claimsToAddOrOverride?: AccessTokenClaims };
+    } | null;
+  } | null;
 }
 
-/** Records the user's groups at sign-in or refresh; returns the event unchanged (no claim is altered). */
+/**
+ * Records the user's groups at sign-in or refresh, and adds the user's e-mail address to the
+ * access token (V2/V3 events; the pool's trigger is V2_0). Groups, scopes and every other
+ * claim are left as Cognito made them. `email` is not among the claims the trigger may not
+ * change (acr, amr, aud, auth_time, azp, exp, iat, identities, iss, jti, nbf, nonce,
+ * origin_jti, sub, token_use, ...):
+ * https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html
+ */
 export async function recordTokenGeneration<E extends TokenGenerationEvent>(
   event: E,
   directory: Pick<DynamoDbOwnerDirectory, 'lookup' | 'record' | 'recordAlias'>,
@@ -48,8 +71,22 @@ export async function recordTokenGeneration<E extends TokenGenerationEvent>(
   // Cognito issues tokens only to enabled users, so this sign-in proves the account active.
   await syncOwner(directory, sub, { groups, status: 'active', issuingToken: true }, now());
   const email = event.request?.userAttributes?.email;
-  if (typeof email === 'string' && email.includes('@')) await directory.recordAlias(email, sub);
+  if (typeof email === 'string' && email.includes('@')) {
+    await directory.recordAlias(email, sub);
+    if (event.version === '2' || event.version === '3') addAccessTokenClaims(event, { email });
+  }
   return event;
+}
+
+/** Merges claims into the event's access-token overrides, keeping any already there. */
+function addAccessTokenClaims(event: TokenGenerationEvent, claims: AccessTokenClaims): void {
+  const response = event.response ?? {};
+  const details = response.claimsAndScopeOverrideDetails ?? {};
+  const access = details.accessTokenGeneration ?? {};
+  access.claimsToAddOrOverride = { ...access.claimsToAddOrOverride, ...claims };
+  details.accessTokenGeneration = access;
+  response.claimsAndScopeOverrideDetails = details;
+  event.response = response;
 }
 
 /** Cognito admin calls the directory follows (CloudTrail `eventName`). */

@@ -166,6 +166,7 @@ export const ROUTES: readonly RouteRule[] = [
   route('GET', '/api/v1/conversations', 'chat:read', true),
   route('GET', '/api/v1/conversations/{id}', 'chat:read', true),
   route('DELETE', '/api/v1/conversations/{id}', 'chat:write', true),
+  route('GET', '/api/v1/me', SIGNED_IN_USER),
   route('GET', '/api/v1/me/export', 'chat:read', true),
   route('DELETE', '/api/v1/me', 'chat:write', true),
   route('GET', '/api/v1/keys', 'keys:manage', true),

@@ -28,6 +28,8 @@ export interface Principal {
   readonly clientId: string | null;
   /** The API key id, for `apiKey` principals. */
   readonly keyId?: string;
+  /** The user's e-mail address from a user token, for display only; never audited. */
+  readonly email?: string;
   /** Effective permissions; the only thing authorization looks at. */
   readonly permissions: ReadonlySet<Permission>;
 }
@@ -120,6 +122,7 @@ export function principalFromToken(token: VerifiedAccessToken): Principal {
       groups: token.groups,
       clientId: token.clientId,
       permissions: permissionsForGroups(token.groups),
+      ...(token.email === undefined ? {} : { email: token.email }),
     };
   }
   return {

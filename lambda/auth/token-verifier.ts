@@ -69,7 +69,15 @@ export interface VerifiedAccessToken {
   /** Issued at, epoch seconds (compared with the directory's `validAfter`). */
   readonly iat: number;
   readonly jti?: string;
+  /**
+   * The user's e-mail address, for display only (never for authorization): Cognito puts no
+   * `email` in access tokens, the pre-token-generation trigger adds it (directory-writers.ts).
+   */
+  readonly email?: string;
 }
+
+/** Longest e-mail address accepted in a token (RFC 5321: 254 octets in a path). */
+const MAX_EMAIL_LENGTH = 254;
 
 /** A rejected token; `reason` goes to the audit trail, never to the client. */
 export class TokenRejectedError extends Error {
@@ -242,6 +250,12 @@ export function createAccessTokenVerifier(config: TokenVerifierConfig): AccessTo
       }
       if (username !== undefined && typeof username !== 'string')
         throw new TokenRejectedError('invalid_claims');
+      const email = payload.email;
+      if (
+        email !== undefined &&
+        (typeof email !== 'string' || !email.includes('@') || email.length > MAX_EMAIL_LENGTH)
+      )
+        throw new TokenRejectedError('invalid_claims');
       // A client-credentials token has no user: its subject is the client itself.
       if (username === undefined && (payload.sub !== clientId || groups.length > 0)) {
         throw new TokenRejectedError('invalid_claims');
@@ -256,6 +270,7 @@ export function createAccessTokenVerifier(config: TokenVerifierConfig): AccessTo
         exp: payload.exp as number,
         iat: payload.iat as number,
         ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
+        ...(email === undefined || username === undefined ? {} : { email }),
       };
     },
   };

@@ -227,6 +227,19 @@ export async function exportMyData(principal: Principal, meta: HistoryMeta, deps
   return { exportedAt: new Date(deps.clock.now()).toISOString(), subject: principal.sub, conversations };
 }
 
+/**
+ * `GET /api/v1/me`: who the page is signed in as. The e-mail address comes from the verified
+ * access token (the pre-token-generation trigger's claim); it is `null` when the token has
+ * none. Reads nothing stored, so nothing is audited beyond the edge's decision log.
+ */
+export function describeCaller(principal: Principal) {
+  return {
+    email: principal.email ?? null,
+    groups: [...principal.groups],
+    permissions: [...principal.permissions].sort(),
+  };
+}
+
 /** `DELETE /api/v1/me`: erases conversations, messages, API keys and limits; the audit record remains. */
 export async function eraseMyData(principal: Principal, meta: HistoryMeta, deps: HistoryDeps) {
   // Recorded before anything is erased: an erasure the trail cannot take does not happen

@@ -245,7 +245,7 @@ export class LocalIssuer {
 
   /** A Cognito-shaped access token for the user, valid {@link LOCAL_TOKEN_SECONDS}. */
   mintAccessToken(
-    user: Pick<LocalUser, 'sub' | 'groups'>,
+    user: Pick<LocalUser, 'sub' | 'groups'> & { readonly email?: string },
     nowSeconds = Math.floor(Date.now() / 1000),
   ): string {
     const header = { kid: this.kid, alg: 'RS256' };
@@ -263,6 +263,8 @@ export class LocalIssuer {
       iat: nowSeconds,
       jti: randomUUID(),
       username: user.sub,
+      // What the pool's pre-token-generation trigger adds (lambda/auth/directory-writers.ts).
+      ...(user.email === undefined ? {} : { email: user.email }),
     };
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const signingInput = `${encode(header)}.${encode(payload)}`;

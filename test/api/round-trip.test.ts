@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { permissionsForGroups } from '../../lambda/auth/permissions';
 import type { SealedText } from '../../lambda/chat/ports';
-import { machineAccessClaims, mint } from '../support/tokens';
+import { machineAccessClaims, mint, userAccessClaims } from '../support/tokens';
 import {
   type Api,
   albEvent,
@@ -333,6 +334,41 @@ describe('history', () => {
     expect(byId.get(b.conversationId)!.title).toBe('another conversation');
     const events = await auditEvents(api);
     expect(events.some((e) => e.type === 'DATA_EXPORT' && e.actor.sub === ada.sub)).toBe(true);
+  });
+
+  it('tells a signed-in user who they are on GET /me (the e-mail claim of the token), and only a user', async () => {
+    const ada = newUser(['developer']);
+    const withEmail = mint(
+      { ...userAccessClaims({ sub: ada.sub, groups: ['developer'] }), email: 'ada@example.com' },
+      api.signingKey,
+    );
+
+    const me = await api.history(albEvent('GET', '/api/v1/me', { token: withEmail }));
+
+    expect(me.statusCode, me.body).toBe(200);
+    expect(json(me)).toEqual({
+      email: 'ada@example.com',
+      groups: ['developer'],
+      permissions: [...permissionsForGroups(['developer'])].sort(),
+    });
+    // A token without the claim (issued before the trigger added it) still works: no address.
+    const without = await api.history(albEvent('GET', '/api/v1/me', { token: ada.token }));
+    expect(json<{ email: unknown }>(without).email).toBeNull();
+    // A malformed claim is a malformed token.
+    const malformed = mint(
+      { ...userAccessClaims({ sub: ada.sub, groups: ['developer'] }), email: ['a@b.c'] },
+      api.signingKey,
+    );
+    expect((await api.history(albEvent('GET', '/api/v1/me', { token: malformed }))).statusCode).toBe(401);
+    // Machine clients and API keys are not a signed-in person.
+    const machine = mint(machineAccessClaims({ scopes: ['omnichat/chat.read'] }), api.signingKey);
+    expect((await api.history(albEvent('GET', '/api/v1/me', { token: machine }))).statusCode).toBe(403);
+    const created = await api.keys(
+      albEvent('POST', '/api/v1/keys', { token: ada.token, body: { name: 'k', permissions: ['chat:read'] } }),
+    );
+    expect(created.statusCode, created.body).toBe(201);
+    const apiKey = json<{ key: string }>(created).key;
+    expect((await api.history(albEvent('GET', '/api/v1/me', { apiKey }))).statusCode).toBe(403);
   });
 
   it('erases conversations, messages, API keys and limits on DELETE /me, leaving only the audit record', async () => {

@@ -65,7 +65,7 @@ function adminEvent(
 }
 
 describe('pre-token-generation trigger', () => {
-  it('records the groups, keeps the event unchanged, and revokes earlier tokens when a group is gone', async () => {
+  it('records the groups, keeps the event of a V1 trigger unchanged, and revokes earlier tokens when a group is gone', async () => {
     // Prepare
     const first = signInEvent(['admin', 'user']);
 
@@ -82,6 +82,47 @@ describe('pre-token-generation trigger', () => {
       validAfter: Date.parse('2026-12-04T11:00:00Z') / 1000,
     });
     expect(await directory.subOfAlias('ada@example.com')).toBe(SUB);
+  });
+
+  it('adds the e-mail address to the access token of a V2 event, and nothing else', async () => {
+    // Prepare: what Cognito sends a V2_0 trigger (response details null until the trigger sets them)
+    const event = {
+      ...signInEvent(['user']),
+      version: '2',
+      response: { claimsAndScopeOverrideDetails: null },
+    };
+
+    // Act
+    const returned = await recordTokenGeneration(event, directory);
+
+    // Assess
+    expect(returned.response).toEqual({
+      claimsAndScopeOverrideDetails: {
+        accessTokenGeneration: { claimsToAddOrOverride: { email: 'Ada@Example.com' } },
+      },
+    });
+  });
+
+  it('keeps overrides already in the event, and leaves a V1 event (ID token only) unchanged', async () => {
+    const event = {
+      ...signInEvent(['user']),
+      version: '3',
+      response: {
+        claimsAndScopeOverrideDetails: {
+          accessTokenGeneration: { claimsToAddOrOverride: { tenant: 't1' } as { email?: string } },
+        },
+      },
+    };
+    await recordTokenGeneration(event, directory);
+    expect(event.response.claimsAndScopeOverrideDetails.accessTokenGeneration.claimsToAddOrOverride).toEqual({
+      tenant: 't1',
+      email: 'Ada@Example.com',
+    });
+
+    const v1 = { ...signInEvent(['user']), version: '1' };
+    const before = JSON.stringify(v1);
+    await recordTokenGeneration(v1, directory);
+    expect(JSON.stringify(v1)).toBe(before);
   });
 
   it('treats a missing group list as no group, and refuses an event without a sub', async () => {

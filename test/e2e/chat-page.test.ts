@@ -260,7 +260,10 @@ describe('web chat page in local mode', () => {
     expect(csp).toMatch(/frame-ancestors 'none'/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
 
-    expect(await textOf(page, '#signed-in')).toBe('Signed in');
+    // Who is signed in: the address from the access token (GET /api/v1/me).
+    await page.waitForFunction(`document.getElementById('signed-in').textContent !== 'Signed in'`);
+    expect(await textOf(page, '#signed-in')).toBe(`Signed in as ${ADA}`);
+    expect(await page.$eval('#signed-in', (e) => e.getAttribute('title'))).toBe(ADA);
     const signOut = await page.$eval('#sign-out', (a) => a.getAttribute('href'));
     expect(signOut).toBe('/logout');
 
@@ -370,76 +373,85 @@ describe('web chat page in local mode', () => {
 
   it('shows a reply as it streams, and Stop keeps what arrived without storing it', async () => {
     const streamPage = await newWatchedPage(context, 'stop');
-    await streamPage.goto(`${service.baseUrl}/app/chat`, { waitUntil: 'networkidle0' });
-    const message = `Stop me halfway: ${'a long question '.repeat(15)}END-OF-QUESTION`;
-    await streamPage.type('#message', message);
-    const answered = streamPage.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/chat');
-    await streamPage.keyboard.press('Enter');
-    expect((await answered).headers()['content-type']).toMatch(/^text\/event-stream/);
-    const last = '#messages .message.assistant:last-child';
-    // Part of the reply is on screen while the stream is still open.
-    await streamPage.waitForFunction(
-      `(() => { const b = document.querySelector(${JSON.stringify(`${last} .body`)});
-        return b !== null && b.getAttribute('aria-busy') === 'true' && b.textContent.length > 0; })()`,
-    );
-    expect(await streamPage.$eval('#stop', (b) => b.hasAttribute('hidden'))).toBe(false);
-    await streamPage.click('#stop');
-    await streamPage.waitForSelector('#send:not([disabled])');
-    expect(await textOf(streamPage, `${last} .meta`)).toBe(`${LOCAL_MODEL_LABEL} · stopped, not saved`);
-    const partial = await textOf(streamPage, `${last} .body`);
-    expect(partial).toMatch(/^\[Local stand-in/);
-    // The echo of the question's end never arrived.
-    expect(partial).not.toContain('END-OF-QUESTION');
-    expect(await streamPage.$eval(`${last} .body`, (b) => b.getAttribute('aria-busy'))).toBe('false');
-    // A stopped reply is not a turn: nothing of it is stored, and no conversation is left behind.
-    const stored = (await apiFrom(streamPage, '/api/v1/me/export')).body as {
-      conversations: { id: string; turns: { user: string }[] }[];
-    };
-    expect(JSON.stringify(stored)).not.toContain('END-OF-QUESTION');
-    expect(stored.conversations.map((c) => c.id).sort()).toEqual([firstConversation]);
-    // ...and the page does not pretend otherwise: still a new conversation, none added to the
-    // list, and the next message starts one that is stored.
-    expect(new URL(streamPage.url()).pathname).toBe('/app/chat');
-    expect(await listIds(streamPage)).toEqual([firstConversation]);
-    const next = await send(streamPage, 'Then answer this one in full.');
-    expect(next.kind).toBe('reply');
-    expect(await listIds(streamPage)).toEqual([next.conversationId, firstConversation]);
-    const kept = (await apiFrom(streamPage, `/api/v1/conversations/${next.conversationId}`))
-      .body as StoredConversation;
-    expect(kept.messages.map((m) => m.text)).toEqual(
-      (await messagesOf(streamPage)).slice(-2).map((m) => m.text),
-    );
-    expect((await apiFrom(streamPage, `/api/v1/conversations/${next.conversationId}`, 'DELETE')).status).toBe(
-      204,
-    );
-    await streamPage.close();
-    await page.bringToFront();
+    try {
+      await streamPage.goto(`${service.baseUrl}/app/chat`, { waitUntil: 'networkidle0' });
+      await streamPage.waitForSelector(`#conversation-list li[data-id="${firstConversation}"]`);
+      const message = `Stop me halfway: ${'a long question '.repeat(15)}END-OF-QUESTION`;
+      await streamPage.type('#message', message);
+      const answered = streamPage.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/chat');
+      await streamPage.keyboard.press('Enter');
+      expect((await answered).headers()['content-type']).toMatch(/^text\/event-stream/);
+      const last = '#messages .message.assistant:last-child';
+      // Part of the reply is on screen while the stream is still open.
+      await streamPage.waitForFunction(
+        `(() => { const b = document.querySelector(${JSON.stringify(`${last} .body`)});
+          return b !== null && b.getAttribute('aria-busy') === 'true' && b.textContent.length > 0; })()`,
+      );
+      expect(await streamPage.$eval('#stop', (b) => b.hasAttribute('hidden'))).toBe(false);
+      await streamPage.click('#stop');
+      await streamPage.waitForSelector('#send:not([disabled])');
+      expect(await textOf(streamPage, `${last} .meta`)).toBe(`${LOCAL_MODEL_LABEL} · stopped, not saved`);
+      const partial = await textOf(streamPage, `${last} .body`);
+      expect(partial).toMatch(/^\[Local stand-in/);
+      // The echo of the question's end never arrived.
+      expect(partial).not.toContain('END-OF-QUESTION');
+      expect(await streamPage.$eval(`${last} .body`, (b) => b.getAttribute('aria-busy'))).toBe('false');
+      // A stopped reply is not a turn: nothing of it is stored, and no conversation is left behind.
+      const stored = (await apiFrom(streamPage, '/api/v1/me/export')).body as {
+        conversations: { id: string; turns: { user: string }[] }[];
+      };
+      expect(JSON.stringify(stored)).not.toContain('END-OF-QUESTION');
+      expect(stored.conversations.map((c) => c.id).sort()).toEqual([firstConversation]);
+      // ...and the page does not pretend otherwise: still a new conversation, none added to the
+      // list, and the next message starts one that is stored.
+      expect(new URL(streamPage.url()).pathname).toBe('/app/chat');
+      expect(await listIds(streamPage)).toEqual([firstConversation]);
+      const next = await send(streamPage, 'Then answer this one in full.');
+      expect(next.kind).toBe('reply');
+      expect(await listIds(streamPage)).toEqual([next.conversationId, firstConversation]);
+      const kept = (await apiFrom(streamPage, `/api/v1/conversations/${next.conversationId}`))
+        .body as StoredConversation;
+      expect(kept.messages.map((m) => m.text)).toEqual(
+        (await messagesOf(streamPage)).slice(-2).map((m) => m.text),
+      );
+      expect(
+        (await apiFrom(streamPage, `/api/v1/conversations/${next.conversationId}`, 'DELETE')).status,
+      ).toBe(204);
+    } finally {
+      // A page left in front would starve the main page of animation frames.
+      await streamPage.close();
+      await page.bringToFront();
+    }
   });
 
   it('falls back to the whole-reply JSON when no stream is served (dev routes chat to the whole-reply function)', async () => {
     // The request goes to the real local service with Accept: application/json only, which is
     // what the whole-reply route answers in any environment without `chat.streaming`.
     const fallbackPage = await newWatchedPage(context, 'fallback');
-    await fallbackPage.goto(`${service.baseUrl}/app/chat`, { waitUntil: 'networkidle0' });
-    await fallbackPage.setRequestInterception(true);
-    fallbackPage.on('request', (request) => {
-      if (new URL(request.url()).pathname === '/api/v1/chat' && request.method() === 'POST') {
-        void request.continue({ headers: { ...request.headers(), accept: 'application/json' } });
-      } else void request.continue();
-    });
-    const outcome = await send(fallbackPage, 'Answer me in one piece, please.');
-    expect(outcome.kind).toBe('reply');
-    expect(outcome.response.headers()['content-type']).toMatch(/^application\/json/);
-    const body = (await outcome.response.json()) as { conversationId: string; reply: string };
-    expect(outcome.conversationId).toBe(body.conversationId);
-    expect((await messagesOf(fallbackPage)).at(-1)?.text).toBe(body.reply);
-    expect(await textOf(fallbackPage, '#messages .message.assistant .meta')).toContain(LOCAL_MODEL_LABEL);
-    // Leaves the history as the later steps expect it.
-    expect(
-      (await apiFrom(fallbackPage, `/api/v1/conversations/${body.conversationId}`, 'DELETE')).status,
-    ).toBe(204);
-    await fallbackPage.close();
-    await page.bringToFront();
+    try {
+      await fallbackPage.goto(`${service.baseUrl}/app/chat`, { waitUntil: 'networkidle0' });
+      await fallbackPage.setRequestInterception(true);
+      fallbackPage.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/api/v1/chat' && request.method() === 'POST') {
+          void request.continue({ headers: { ...request.headers(), accept: 'application/json' } });
+        } else void request.continue();
+      });
+      const outcome = await send(fallbackPage, 'Answer me in one piece, please.');
+      expect(outcome.kind).toBe('reply');
+      expect(outcome.response.headers()['content-type']).toMatch(/^application\/json/);
+      const body = (await outcome.response.json()) as { conversationId: string; reply: string };
+      expect(outcome.conversationId).toBe(body.conversationId);
+      expect((await messagesOf(fallbackPage)).at(-1)?.text).toBe(body.reply);
+      expect(await textOf(fallbackPage, '#messages .message.assistant .meta')).toContain(LOCAL_MODEL_LABEL);
+      // Leaves the history as the later steps expect it.
+      expect(
+        (await apiFrom(fallbackPage, `/api/v1/conversations/${body.conversationId}`, 'DELETE')).status,
+      ).toBe(204);
+    } finally {
+      // A page left in front would starve the main page of animation frames.
+      await fallbackPage.close();
+      await page.bringToFront();
+    }
   });
 
   it('renders hand-written stream events: a heartbeat, a line break inside a delta, a blocked end', async () => {

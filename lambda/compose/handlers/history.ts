@@ -5,6 +5,7 @@
  */
 import {
   deleteConversation,
+  describeCaller,
   eraseMyData,
   exportMyData,
   getConversation,
@@ -32,6 +33,7 @@ export function historyFunction(deps: BaseDeps & { readonly history: HistoryDeps
         await deleteConversation(callerOf(call), call.params.id, metaOf(call), deps.history);
         return jsonResponse(204, undefined);
       },
+      'GET /api/v1/me': async (call) => jsonResponse(200, describeCaller(callerOf(call))),
       'GET /api/v1/me/export': async (call) =>
         jsonResponse(200, await exportMyData(callerOf(call), metaOf(call), deps.history), {
           'Content-Disposition': 'attachment; filename="omnichat-export.json"',

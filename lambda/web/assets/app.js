@@ -21,6 +21,7 @@ const $ = (id) => {
 };
 
 const ui = {
+  signedIn: $('signed-in'),
   menuToggle: $('menu-toggle'),
   sidebar: $('sidebar'),
   newConversation: $('new-conversation'),
@@ -487,6 +488,25 @@ function selectModel(modelId) {
   if (option) ui.model.value = modelId;
 }
 
+/** Shows who is signed in (`GET /api/v1/me`); the label stays "Signed in" without an address. */
+async function loadIdentity() {
+  try {
+    const me = await api('/me');
+    if (typeof me.email === 'string' && me.email !== '') {
+      // On a phone only the address is shown; the words stay for screen readers (app.css).
+      const label = document.createElement('span');
+      label.className = 'signed-in-label';
+      label.textContent = 'Signed in as ';
+      ui.signedIn.replaceChildren(label, me.email);
+      // The label is cut to fit on a phone: the whole address is in the tooltip.
+      ui.signedIn.title = me.email;
+    }
+  } catch {
+    // Only a label: a real failure (401, network) is reported by the models and history requests
+    // made at the same time, so it is not reported twice.
+  }
+}
+
 async function loadModels() {
   try {
     const models = await api('/models');
@@ -858,5 +878,6 @@ function wire() {
 
 wire();
 route();
+void loadIdentity();
 void loadModels();
 void loadConversations();

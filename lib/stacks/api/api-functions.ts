@@ -223,7 +223,8 @@ export function createApiFunctions(stack: Stack, props: ApiFunctionsProps): ApiF
 
   const history = apiFunction('History', {
     entry: 'history',
-    description: 'Conversations (list, get, delete), GET /api/v1/me/export and DELETE /api/v1/me',
+    description:
+      'Conversations (list, get, delete), GET /api/v1/me, GET /api/v1/me/export and DELETE /api/v1/me',
     environment: toLambdaEnvironment('history', serviceEnvironment),
     reservedConcurrency: concurrency?.history,
     memorySize: 512,
