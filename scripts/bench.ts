@@ -384,6 +384,7 @@ async function main(): Promise<void> {
         wholeMs: round(result.cpu.wholeMs, 2),
         streamMs: round(result.cpu.streamMs, 2),
         streamWithoutWaitsMs: round(result.cpu.streamWithoutWaitsMs, 2),
+        idleForStreamWallMs: round(result.cpu.idleForStreamWallMs, 2),
       },
       cpuRatio: round(cpuRatio, 3),
     };
@@ -429,6 +430,12 @@ async function main(): Promise<void> {
             fmt(result.cpu.wholeMs, 2),
             fmt(result.cpu.streamWithoutWaitsMs, 2),
             fmt(ratio(result.cpu.streamWithoutWaitsMs, result.cpu.wholeMs), 3),
+          ],
+          [
+            `diagnostic: no request, the process idle for a stream's wall time (${fmt(result.fullReplyMs.p50)} ms)`,
+            '',
+            fmt(result.cpu.idleForStreamWallMs, 2),
+            '',
           ],
         ],
       ),

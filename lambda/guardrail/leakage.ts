@@ -104,16 +104,33 @@ function windowHashes(text: string, size: number, visit: (hash: number, start: n
 /** Default length of a verbatim span that counts as leaking the system prompt. */
 export const LEAK_SPAN_CHARS = 50;
 
+/** The windows of a system prompt that a reply is compared with. */
+interface PromptIndex {
+  readonly systemPrompt: string;
+  readonly spanChars: number;
+  /** The prompt in canonical words. */
+  readonly prompt: string;
+  /** Window length: the span, or the whole prompt when it is shorter. */
+  readonly size: number;
+  /** Window hash -> up to four start offsets in `prompt`. */
+  readonly windows: ReadonlyMap<number, readonly number[]>;
+  /** A 16-bit filter of the window hashes: most reply windows are ruled out by one array read. */
+  readonly filter: Uint8Array;
+}
+
 /**
- * Whether the reply repeats `spanChars` or more consecutive canonical characters of the
- * system prompt. Prompts shorter than the span are compared whole if they are at least 20
- * characters; shorter ones are too generic to attribute.
+ * The last few prompts' indexes. A streamed reply is checked many times against the same
+ * prompt (stream-output-guard.ts), and building the index is most of a check's cost on a short
+ * text; a handful of entries covers the requests one process serves at a time.
  */
-export function leaksSystemPrompt(reply: string, systemPrompt: string, spanChars = LEAK_SPAN_CHARS): boolean {
+const recentPrompts: PromptIndex[] = [];
+const RECENT_PROMPTS = 8;
+
+function promptIndex(systemPrompt: string, spanChars: number): PromptIndex {
+  const known = recentPrompts.find((i) => i.spanChars === spanChars && i.systemPrompt === systemPrompt);
+  if (known !== undefined) return known;
   const prompt = canonicalWords(systemPrompt);
-  const answer = canonicalWords(reply);
   const size = Math.min(spanChars, prompt.length);
-  if (size < 20 || answer.length < size) return false;
   const windows = new Map<number, number[]>();
   windowHashes(prompt, size, (hash, start) => {
     const starts = windows.get(hash);
@@ -122,13 +139,26 @@ export function leaksSystemPrompt(reply: string, systemPrompt: string, spanChars
     else if (starts.length < 4) starts.push(start);
     return false;
   });
-  // A 16-bit filter of the prompt's window hashes: most windows of the reply are ruled out
-  // by one array read instead of a map lookup.
   const filter = new Uint8Array(1 << 13);
   for (const hash of windows.keys()) {
     const at = (hash & 0xffff) >>> 3;
     filter[at] = (filter[at] ?? 0) | (1 << (hash & 7));
   }
+  const index = { systemPrompt, spanChars, prompt, size, windows, filter };
+  recentPrompts.unshift(index);
+  if (recentPrompts.length > RECENT_PROMPTS) recentPrompts.pop();
+  return index;
+}
+
+/**
+ * Whether the reply repeats `spanChars` or more consecutive canonical characters of the
+ * system prompt. Prompts shorter than the span are compared whole if they are at least 20
+ * characters; shorter ones are too generic to attribute.
+ */
+export function leaksSystemPrompt(reply: string, systemPrompt: string, spanChars = LEAK_SPAN_CHARS): boolean {
+  const { prompt, size, windows, filter } = promptIndex(systemPrompt, spanChars);
+  const answer = canonicalWords(reply);
+  if (size < 20 || answer.length < size) return false;
   // The reply's windows, rolled inline (the same hashes as windowHashes, without a call per window).
   const top = power(size);
   let h = 0;

@@ -13,7 +13,8 @@
  *    reply, in alternating blocks so that drift hits both alike. The streaming path pays the
  *    output guard's repeated windows and the SSE frames, and one wake-up of the whole chain
  *    (stand-in, pipeline, guard, transport) per model delta: the diagnostic row runs the same
- *    deltas without the wait, which separates the two.
+ *    deltas without the wait, which separates the two, and a second one measures the process
+ *    idle for a streamed request's wall time, which no request causes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,6 +75,11 @@ export interface ChatStreamBenchResult {
     readonly streamMs: number;
     /** The streaming path with the same deltas and no wait between them (diagnostic). */
     readonly streamWithoutWaitsMs: number;
+    /**
+     * The process doing nothing for a streamed request's median wall time (diagnostic): what
+     * being awake that long costs here (emulator, timers, GC) with no request at all.
+     */
+    readonly idleForStreamWallMs: number;
   };
 }
 
@@ -268,6 +274,11 @@ export async function benchChatStream(
     let unpacedCpu = 0;
     for (let block = 0; block < blocks; block++) unpacedCpu += await cpuOf(streamOnce, perBlock);
     waits = true;
+    const wall = [...fulls].sort((x, y) => x - y)[Math.floor(fulls.length / 2)] ?? 0;
+    let idleCpu = 0;
+    for (let block = 0; block < blocks; block++) {
+      idleCpu += await cpuOf(() => new Promise((resolve) => setTimeout(resolve, wall)), perBlock);
+    }
     onProgress('chat stream: CPU done');
     const requests = blocks * perBlock;
     return {
@@ -283,6 +294,7 @@ export async function benchChatStream(
         wholeMs: wholeCpu / requests,
         streamMs: streamCpu / requests,
         streamWithoutWaitsMs: unpacedCpu / requests,
+        idleForStreamWallMs: idleCpu / requests,
       },
     };
   } finally {

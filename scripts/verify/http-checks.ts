@@ -158,6 +158,32 @@ export function httpChecks(options: HttpCheckOptions): VerifyCheck[] {
       },
     },
     {
+      id: 'stream-unauthenticated-401',
+      group: 'https',
+      run: async () => {
+        // The streaming rules (issue 20) come before the whole-reply ones, with the same
+        // authentication: without credentials, or with a Bearer token that is not one, the
+        // answer is 401 and no stream opens. (In an environment without chat.streaming the
+        // whole-reply rules answer, which must refuse the same way.)
+        const body = JSON.stringify({ message: 'verify:deployment probe' });
+        const headers = { accept: 'text/event-stream', 'content-type': 'application/json' };
+        const probes = {
+          'no credentials': await call(url('/api/v1/chat'), { method: 'POST', headers, body }),
+          'a forged Bearer token': await call(url('/api/v1/chat'), {
+            method: 'POST',
+            headers: { ...headers, authorization: 'Bearer not.a.token' },
+            body,
+          }),
+        };
+        const wrong = Object.entries(probes)
+          .filter(([, res]) => res.status !== 401 || /event-stream/.test(res.headers['content-type'] ?? ''))
+          .map(([name, res]) => `${name}: ${res.status} ${res.headers['content-type'] ?? ''}`);
+        return wrong.length === 0
+          ? pass('401 without credentials and with a forged Bearer token; no stream opened')
+          : fail(wrong.join('; '));
+      },
+    },
+    {
       id: 'page-redirects-to-login',
       group: 'https',
       run: async () => {

@@ -90,6 +90,7 @@ describe('verify:deployment against local mode', () => {
       'healthz',
       'security-headers',
       'api-unauthenticated-401',
+      'stream-unauthenticated-401',
       'page-redirects-to-login',
       'oversized-body-413',
     ]) {
@@ -137,9 +138,16 @@ describe('verify:deployment against a server that gets everything wrong', () => 
     const rows = await verify({ env: 'dev', url: baseUrl, skipAws: false });
     const failed = Object.fromEntries(rows.filter((r) => r.status === 'fail').map((r) => [r.id, r.why]));
     expect(Object.keys(failed).sort()).toEqual(
-      ['api-unauthenticated-401', 'oversized-body-413', 'page-redirects-to-login', 'security-headers'].sort(),
+      [
+        'api-unauthenticated-401',
+        'oversized-body-413',
+        'page-redirects-to-login',
+        'security-headers',
+        'stream-unauthenticated-401',
+      ].sort(),
     );
     expect(failed['security-headers']).toMatch(/x-content-type-options/);
+    expect(failed['stream-unauthenticated-401']).toMatch(/no credentials: 200/);
     // Asynchronously: the wrong server runs in this process and must keep answering.
     const run = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, [
