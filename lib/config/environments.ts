@@ -201,6 +201,13 @@ export const environments: Readonly<Record<string, EnvironmentConfigInput>> = {
       vpcCidr: '10.30.0.0/16',
       availabilityZones: ['eu-central-1a', 'eu-central-1b', 'eu-central-1c'],
       maxAzs: 3,
+      // Interface endpoints (bedrock-runtime, kms, execute-api) in 2 of the 3 zones: any one
+      // zone can fail and every function still reaches Bedrock and KMS through the other
+      // (the endpoint's DNS name resolves to the interfaces of all its zones). The third zone
+      // would cost $26.28 a month (3 endpoints x $8.76) for a second simultaneous zone
+      // failure, which also takes the load balancer down to one zone. Functions, the load
+      // balancer and the data stay in 3 zones; the production tier may not go below 2.
+      interfaceEndpointAzs: 2,
     },
     logRetentionDays: 731,
     dataRetentionDays: 365,

@@ -76,8 +76,12 @@ const networkSchema = z
      */
     natEgress: z.boolean().default(false),
     /**
-     * Zones that get interface endpoints (the first N; default: all of maxAzs). Only dev
-     * should use fewer: a zone outage then also cuts Bedrock and KMS for the others.
+     * Zones that get interface endpoints (the first N; default: all of maxAzs). Functions in
+     * a zone without one reach the endpoint in another zone: its DNS name resolves to the
+     * interfaces of every zone it has, and one per zone in two or more zones is what keeps it
+     * up through a zone failure
+     * (https://docs.aws.amazon.com/vpc/latest/userguide/vpce-interface.html). The production
+     * tier must keep at least two (checked below); the development tier may use one.
      */
     interfaceEndpointAzs: z.number().int().min(1).max(6).optional(),
   })
@@ -345,6 +349,14 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['audit', 'objectLockMode'],
         message: 'must be COMPLIANCE in the production tier',
+      });
+    }
+    const endpointZones = env.network.interfaceEndpointAzs ?? env.network.maxAzs;
+    if (production && endpointZones < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'interfaceEndpointAzs'],
+        message: `is ${endpointZones}, but the production tier needs interface endpoints in at least 2 zones to survive a zone failure`,
       });
     }
     if (env.audit.archiveRetentionDays < env.audit.tableRetentionDays) {

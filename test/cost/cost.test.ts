@@ -15,7 +15,7 @@ import {
   requestUnits,
   sealedBytes,
 } from '../../lib/cost/usage';
-import { stageFor } from '../support/synth';
+import { configOf, stageFor } from '../support/synth';
 
 const env = (resources: Record<string, CfnResource>, envName = 'fixture'): EnvironmentTemplates => ({
   envName,
@@ -489,7 +489,7 @@ describe('lines that moved against a baseline', () => {
 });
 
 describe('the synthesized prod environment', () => {
-  it('classifies every resource type and prices endpoints over three AZs', () => {
+  it('classifies every resource type and prices each endpoint in its configured zones (2 of 3)', () => {
     const stage = stageFor('prod');
     const stacks = [stage.data, stage.identity, stage.network, stage.api, stage.monitoring].map((stack) => ({
       stackName: stack.stackName,
@@ -499,7 +499,9 @@ describe('the synthesized prod environment', () => {
     expect(inv.unpriced).toEqual([]);
     const endpoints = inv.idle.filter((i) => i.priceKey === 'interfaceEndpointHour');
     expect(endpoints.length).toBeGreaterThan(0);
-    for (const e of endpoints) expect(e.quantity).toBe(3 * h);
+    const zones = configOf('prod').network.interfaceEndpointAzs;
+    expect(zones).toBe(2);
+    for (const e of endpoints) expect(e.quantity).toBe(zones! * h);
     expect(inv.facts.cognitoTier).toBe('PLUS');
   });
 });

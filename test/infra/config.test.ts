@@ -72,6 +72,22 @@ describe('environment configuration', () => {
     expect(() => parseEnvironmentConfig('prod', prod)).toThrow(message);
   });
 
+  it('keeps interface endpoints in at least two zones in the production tier, one is fine in dev', () => {
+    const prod = structuredClone(environments.prod!) as { network: Record<string, unknown> };
+    prod.network.interfaceEndpointAzs = 1;
+    expect(() => parseEnvironmentConfig('prod', prod)).toThrow(
+      /prod\.network\.interfaceEndpointAzs: is 1, but the production tier needs interface endpoints in at least 2 zones/,
+    );
+    const staging = structuredClone(environments.staging!) as { network: Record<string, unknown> };
+    staging.network.maxAzs = 1;
+    expect(() => parseEnvironmentConfig('staging', staging)).toThrow(
+      /staging\.network\.interfaceEndpointAzs: is 1/,
+    );
+    expect(
+      parseEnvironmentConfig('dev', structuredClone(environments.dev!)).network.interfaceEndpointAzs,
+    ).toBe(1);
+  });
+
   it('decides by the typed tier, not by the name', () => {
     const devAsProduction = { ...structuredClone(environments.dev!), tier: 'production' };
     expect(() => parseEnvironmentConfig('dev', devAsProduction)).toThrow(

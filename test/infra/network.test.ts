@@ -100,6 +100,16 @@ describe.each(ENV_NAMES)('network of %s', (envName) => {
     );
   });
 
+  it('puts each interface endpoint in the configured zones, at least two outside dev', () => {
+    const zones = config.network.interfaceEndpointAzs ?? config.network.maxAzs;
+    if (config.tier === 'production') expect(zones).toBeGreaterThanOrEqual(2);
+    for (const [, endpoint] of ofType('AWS::EC2::VPCEndpoint').filter(
+      ([, r]) => r.Properties?.VpcEndpointType === 'Interface',
+    )) {
+      expect(endpoint.Properties?.SubnetIds).toHaveLength(zones);
+    }
+  });
+
   it('admits HTTPS to the endpoints from the compute subnets only', () => {
     const [, endpointSg] = ofType('AWS::EC2::SecurityGroup').find(([id]) =>
       id.includes('EndpointSecurityGroup'),
