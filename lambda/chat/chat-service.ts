@@ -14,6 +14,7 @@ import {
   RateLimitedError,
   ValidationError,
 } from '../shared/errors';
+import { conversationKeyReuse, HISTORY_TURNS } from './conversation-key';
 import type { ConversationStore } from './conversation-store';
 import { isConversationId, newConversationId, newTurnId } from './ids';
 import type {
@@ -22,6 +23,7 @@ import type {
   ChatModel,
   ChatSettings,
   Clock,
+  DataKeyReuse,
   GuardVerdict,
   LimitDecision,
   LimitStore,
@@ -232,9 +234,9 @@ export async function prepareModelCall(
   const rate = await takeRequest(request);
   const conversation = await ownedConversation(request, input.conversationId);
   const inputVerdict = await screenInput(request, message, conversation.resource, modelId);
-  const history = await loadHistory(request, conversation);
+  const { history, keyReuse } = await loadHistory(request, conversation);
   const budget = await reserveBudget(request, inputVerdict.text, history);
-  const call = { ...conversation, ...budget, modelId, prompt: inputVerdict.text, inputVerdict };
+  const call = { ...conversation, ...budget, modelId, prompt: inputVerdict.text, inputVerdict, keyReuse };
   return { rate, call, history };
 }
 
@@ -307,16 +309,20 @@ async function screenInput(
   return verdict;
 }
 
-/** 5. Context: earlier turns, newest first, within the history budget. */
+/**
+ * 5. Context: earlier turns, newest first, within the history budget; and the conversation's
+ * data key the new turn may be sealed under (the newest turn is always opened, so its key is
+ * in the cipher's cache for this context).
+ */
 async function loadHistory(
   { deps, principal, settings }: ChatRequest,
   { header, conversationId }: ConversationRef,
-): Promise<ModelMessage[]> {
+): Promise<{ history: ModelMessage[]; keyReuse: DataKeyReuse | undefined }> {
   const history: ModelMessage[] = [];
-  if (!header) return history;
+  if (!header) return { history, keyReuse: undefined };
   const context = { user: principal.sub, conversation: conversationId };
   let budget = settings.historyTokenBudget;
-  const turns = await deps.conversations.recentTurns(principal.sub, conversationId, 20);
+  const turns = await deps.conversations.recentTurns(principal.sub, conversationId, HISTORY_TURNS);
   for (const turn of [...turns].reverse()) {
     const [userText, replyText] = await Promise.all([
       deps.cipher.open(turn.user, context),
@@ -326,7 +332,7 @@ async function loadHistory(
     if (budget < 0) break;
     history.unshift({ role: 'user', text: userText }, { role: 'assistant', text: replyText });
   }
-  return history;
+  return { history, keyReuse: conversationKeyReuse(turns, deps.clock.now()) };
 }
 
 /** The system prompt with its canary, and the tokens reserved for the call. */
@@ -368,6 +374,8 @@ export interface ModelCall extends ConversationRef, Reservation {
   readonly modelId: string;
   readonly prompt: string;
   readonly inputVerdict: GuardVerdict;
+  /** The conversation's data key the turn is sealed under, when it may be kept. */
+  readonly keyReuse: DataKeyReuse | undefined;
 }
 
 /** 7. No unaudited model call: record the attempt first; if that fails, refund and stop here (503). */
@@ -522,9 +530,9 @@ export async function sealAuditAndPersist(
   const now = deps.clock.now();
   const context = { user: principal.sub, conversation: conversationId };
   const [sealedUser, sealedReply, sealedTitle] = await Promise.all([
-    deps.cipher.seal(prompt, context),
-    deps.cipher.seal(replyText, context),
-    deps.cipher.seal(prompt.slice(0, 80), context),
+    deps.cipher.seal(prompt, context, call.keyReuse),
+    deps.cipher.seal(replyText, context, call.keyReuse),
+    deps.cipher.seal(prompt.slice(0, 80), context, call.keyReuse),
   ]);
   const turnId = newTurnId(now);
   const usage = { inputTokens: reply.inputTokens, outputTokens: reply.outputTokens };

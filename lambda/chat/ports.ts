@@ -32,9 +32,24 @@ export interface SealedText {
   readonly ct: string;
 }
 
+/**
+ * A data key a seal may reuse instead of generating one: the conversation's current key, named
+ * by a text sealed under it that this process has just opened under the same context.
+ */
+export interface DataKeyReuse {
+  /** A text sealed under the key; its `k` names the key. */
+  readonly sealed: SealedText;
+  /** How many texts the key has sealed so far (an upper bound): counts toward `maxKeyUses`. */
+  readonly priorUses: number;
+}
+
 /** Envelope encryption of message text with data keys bound to an encryption context. */
 export interface TextCipher {
-  seal(plaintext: string, context: EncryptionContext): Promise<SealedText>;
+  /**
+   * Seals under a data key bound to `context`. With `reuse`, seals under that key when this
+   * process holds it for the same context and it has uses left; otherwise as without.
+   */
+  seal(plaintext: string, context: EncryptionContext, reuse?: DataKeyReuse): Promise<SealedText>;
   /** Throws `DecryptionError` when the context does not match or the data was altered. */
   open(sealed: SealedText, context: EncryptionContext): Promise<string>;
 }

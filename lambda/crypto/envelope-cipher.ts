@@ -12,11 +12,15 @@
  *   number of conversations.
  * - Keys unwrapped for `open()` are cached the same way (age and entries), keyed by context
  *   and wrapped key together, so a cache hit never skips the context binding.
+ * - A seal may reuse the conversation's current data key (`DataKeyReuse`) instead of
+ *   generating one, but only a key this process unwrapped for the same context (so KMS has
+ *   checked the binding) and only while its uses across requests stay under `maxKeyUses`.
+ *   How long a conversation keeps its key is the caller's policy (lambda/chat/conversation-key.ts).
  * - Key buffers are zeroed when they leave a cache. JavaScript copies we do not own (the
  *   SDK's base64 response text) cannot be cleared; that is the "where practical".
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Clock, EncryptionContext, SealedText, TextCipher } from '../chat/ports';
+import type { Clock, DataKeyReuse, EncryptionContext, SealedText, TextCipher } from '../chat/ports';
 import { assertEncryptionContext, contextAad, type DataKeyProvider } from './data-keys';
 import { DecryptionError } from './errors';
 
@@ -55,6 +59,8 @@ interface CachedKey {
   createdAt: number;
   uses: number;
   retired: boolean;
+  /** Open cache only: this key was taken for sealing once, so its uses are counted there. */
+  adopted?: boolean;
 }
 
 /**
@@ -113,6 +119,11 @@ class KeyCache {
       );
     this.#pending.set(id, loading);
     return loading;
+  }
+
+  /** The entry cached under `id`, without loading or touching it. */
+  peek(id: string): CachedKey | undefined {
+    return this.#entries.get(id);
   }
 
   /** Inserts as most recently used, evicting the least recently used beyond capacity. */
@@ -194,9 +205,36 @@ export function createEnvelopeCipher(options: EnvelopeCipherOptions): EnvelopeCi
     100_000,
   );
   const young = (entry: CachedKey): boolean => clock.now() - entry.createdAt < maxKeyAgeMs;
-  const sealKeys = new KeyCache(capacity, (e) => !e.retired && e.uses < maxKeyUses && young(e));
-  const openKeys = new KeyCache(capacity, (e) => !e.retired && young(e));
+  const sealFresh = (e: CachedKey): boolean => !e.retired && e.uses < maxKeyUses && young(e);
+  const openFresh = (e: CachedKey): boolean => !e.retired && young(e);
+  const sealKeys = new KeyCache(capacity, sealFresh);
+  const openKeys = new KeyCache(capacity, openFresh);
   const now = () => clock.now();
+
+  /**
+   * Makes the reused key the one `seal()` takes for this context, if this process unwrapped it
+   * for the same context (the open cache's id is context and wrapped key together) and it has
+   * uses left. Otherwise changes nothing, and the seal generates or takes a cached key as usual.
+   * A key is adopted once per unwrap: after its seal entry is used up or dropped, the same
+   * `priorUses` must not buy it another round of uses.
+   */
+  const adopt = (id: string, reuse: DataKeyReuse): void => {
+    const { priorUses } = reuse;
+    if (!Number.isInteger(priorUses) || priorUses < 0 || priorUses >= maxKeyUses) return;
+    const wrapped = reuse.sealed.k;
+    const current = sealKeys.peek(id);
+    if (current !== undefined && current.wrapped === wrapped && sealFresh(current)) return;
+    const opened = openKeys.peek(`${id}.${wrapped}`);
+    if (opened === undefined || !openFresh(opened) || opened.adopted === true) return;
+    opened.adopted = true;
+    sealKeys.put(id, {
+      key: Buffer.from(opened.key),
+      wrapped,
+      createdAt: now(),
+      uses: priorUses,
+      retired: false,
+    });
+  };
 
   const sweep = (): void => {
     sealKeys.sweep();
@@ -204,11 +242,12 @@ export function createEnvelopeCipher(options: EnvelopeCipherOptions): EnvelopeCi
   };
 
   return {
-    async seal(plaintext, context) {
+    async seal(plaintext, context, reuse) {
       assertEncryptionContext(context);
       if (typeof plaintext !== 'string') throw new TypeError('seal() takes a string.');
       sweep();
       const id = contextId(context);
+      if (reuse !== undefined) adopt(id, reuse);
       const aad = contextAad(AAD_DOMAIN, context);
       // Loops only when a concurrent call used up or evicted the key while this one waited;
       // every round, the first waiter on a fresh key succeeds, so the loop always ends.

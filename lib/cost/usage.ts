@@ -41,11 +41,12 @@ export const ASSUMPTIONS = {
   /** Header item: sealed 80-character title plus keys and counters. */
   headerItemBytes: 600,
   /**
-   * Data-key requests after caching: the three seals of a request share one data key (same
-   * encryption context), so one GenerateDataKey; each earlier turn was sealed under its own
-   * key, so one Decrypt per turn read (its two texts share it). No reuse across requests.
+   * KMS calls per request: one. A conversation keeps one data key for up to 24 hours and 20
+   * turns (lambda/chat/conversation-key.ts): a new conversation costs one GenerateDataKey; a
+   * continuing one one Decrypt (all turns read back share the key, and the new turn is sealed
+   * under it). A warm instance that still caches the key makes none; counted as one anyway.
    */
-  kmsGenerateDataKeyPerRequest: 1,
+  kmsRequestsPerRequest: 1,
   /** Rate-limit bucket, token reservation, settlement: three conditional UpdateItems of small items. */
   limitWritesPerRequest: 3,
   /** Log bytes a chat request writes: START/END/REPORT lines, one structured request log, EMF metrics. */
@@ -123,7 +124,7 @@ export function requestUnits(): RequestUnits {
     wru(turnItemBytes()) * (1 + conversationIndexes) +
     wru(a.headerItemBytes) * (1 + conversationIndexes);
   const readUnits = a.continuingShare * (rru(a.headerItemBytes) + rru(a.priorTurns * turnItemBytes()));
-  const kmsRequests = a.kmsGenerateDataKeyPerRequest + a.continuingShare * a.priorTurns;
+  const kmsRequests = a.kmsRequestsPerRequest;
   return { writeUnits, readUnits, kmsRequests };
 }
 
@@ -166,7 +167,7 @@ export function requestComponents(facts: UsageFacts, monthlyRequests: number): C
     },
     {
       service: 'KMS',
-      detail: `${units.kmsRequests.toFixed(1)} requests after data-key caching`,
+      detail: `${units.kmsRequests.toFixed(1)} request (one data key per conversation)`,
       perRequest: (units.kmsRequests * PRICES.kmsRequests.usd) / 10_000,
     },
   ];

@@ -78,6 +78,8 @@ export interface WireFault {
 export class FaultPlan {
   #faults: WireFault[] = [];
   readonly hits: string[] = [];
+  /** Every DynamoDB and KMS operation sent, faulted or not, oldest first; a test may empty it. */
+  readonly calls: string[] = [];
 
   set(...faults: WireFault[]): void {
     this.#faults = faults;
@@ -112,6 +114,7 @@ function injectFaults(client: Sendable, plan: FaultPlan): void {
       } catch {
         // Not JSON: the fault's predicate sees an empty body.
       }
+      plan.calls.push(operation);
       const fault = plan.match(operation, body);
       if (!fault) return next(args);
       plan.hits.push(`${operation}:${fault.errorType}`);
@@ -176,6 +179,8 @@ export interface Api {
   readonly admin: Invoke;
   /** A new admin function instance: a cold container (nothing loaded or cached yet). */
   coldAdmin(): Invoke;
+  /** A new chat function instance: a cold container (no data key cached yet). */
+  coldChat(): Invoke;
   readonly standIn: ConverseStandIn;
   /** A raw client on dynalite, without faults, for looking at the tables. */
   readonly dynamo: DynamoDBClient;
@@ -366,6 +371,10 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     admin: invoke(admin.handler),
     coldAdmin: () => {
       const composed = composeFunction('admin', adapters);
+      return async (event) => invoke((await composed).handler)(event);
+    },
+    coldChat: () => {
+      const composed = composeFunction('chat', adapters);
       return async (event) => invoke((await composed).handler)(event);
     },
     standIn,

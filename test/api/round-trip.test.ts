@@ -180,6 +180,40 @@ describe('chat round trip', () => {
     ).rejects.toThrow();
     expect(JSON.stringify(await scanAll(api.dynamo, api.tables.audit))).not.toContain('Bluebird');
   });
+
+  it('keeps one data key per conversation: each request, in any instance, costs one KMS call', async () => {
+    const ada = newUser();
+    const kmsCalls = () => api.faults.calls.filter((c) => c === 'GenerateDataKey' || c === 'Decrypt');
+    api.faults.calls.length = 0;
+    const { conversationId } = await chatOk(ada.token, 'first question');
+    expect(kmsCalls()).toEqual(['GenerateDataKey']);
+    // Each later request in a new instance (Lambda does not route a conversation to the same
+    // one): one Decrypt opens every earlier turn, and the new turn is sealed under that key.
+    for (const message of ['second question', 'third question', 'fourth question']) {
+      api.faults.calls.length = 0;
+      const next = await api.coldChat()(
+        albEvent('POST', '/api/v1/chat', { token: ada.token, body: { message, conversationId } }),
+      );
+      expect(next.statusCode, next.body).toBe(200);
+      expect(kmsCalls()).toEqual(['Decrypt']);
+    }
+    expect(api.standIn.calls.at(-1)?.body.messages).toHaveLength(7);
+    const turns = (await scanAll(api.dynamo, api.tables.conversations)).filter(
+      (item) => item.pk?.S === `USER#${ada.sub}` && item.sk?.S?.startsWith('TURN#'),
+    );
+    expect(turns).toHaveLength(4);
+    const keys = turns.flatMap((t) =>
+      [t.userText!.S!, t.assistantText!.S!].map((text) => JSON.parse(text).k),
+    );
+    expect(new Set(keys).size).toBe(1);
+    // Another user's conversation never shares it.
+    const bob = newUser();
+    await chatOk(bob.token, 'unrelated');
+    const bobs = (await scanAll(api.dynamo, api.tables.conversations)).find(
+      (item) => item.pk?.S === `USER#${bob.sub}` && item.sk?.S?.startsWith('TURN#'),
+    )!;
+    expect(JSON.parse(bobs.userText!.S!).k).not.toBe(keys[0]);
+  });
 });
 
 describe('history', () => {

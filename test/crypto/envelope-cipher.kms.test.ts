@@ -189,6 +189,58 @@ describe('envelope cipher on KMS (moto)', () => {
     );
   });
 
+  it("reuses a conversation's key it has just opened: no GenerateDataKey, one Decrypt for every turn under it", async () => {
+    const writer = cipherWith().cipher;
+    const first = await Promise.all(['q1', 'a1', 't1'].map((t) => writer.seal(t, ALICE)));
+    // The next request, in another instance: reads the turn back, seals the next one under its key.
+    const { cipher: next } = cipherWith();
+    expect(await next.open(first[0]!, ALICE)).toBe('q1');
+    const reuse = { sealed: first[0]!, priorUses: 3 };
+    const second = await Promise.all(['q2', 'a2', 't2'].map((t) => next.seal(t, ALICE, reuse)));
+    expect(kms.count(GENERATE)).toBe(0);
+    expect(kms.count(DECRYPT)).toBe(1);
+    expect(new Set(second.map((s) => s.k))).toEqual(new Set([first[0]!.k]));
+    const { cipher: reader } = cipherWith();
+    expect(await Promise.all([...first, ...second].map((s) => reader.open(s, ALICE)))).toEqual([
+      'q1',
+      'a1',
+      't1',
+      'q2',
+      'a2',
+      't2',
+    ]);
+    expect(kms.count(DECRYPT)).toBe(1);
+  });
+
+  it('never reuses a key it has not unwrapped for that very context', async () => {
+    const alices = await cipherWith().cipher.seal('secret', ALICE);
+    const { cipher } = cipherWith();
+    const unopened = await cipher.seal('x', ALICE, { sealed: alices, priorUses: 1 });
+    expect(unopened.k).not.toBe(alices.k);
+    expect(kms.count(GENERATE)).toBe(1);
+    expect(await cipher.open(alices, ALICE)).toBe('secret');
+    const otherConversation = { user: 'alice-sub', conversation: 'c-2' };
+    const offered = await cipher.seal('y', otherConversation, { sealed: alices, priorUses: 1 });
+    expect(offered.k).not.toBe(alices.k);
+    expect(kms.count(GENERATE)).toBe(2);
+    await expect(cipher.open(offered, otherConversation)).resolves.toBe('y');
+  });
+
+  it("counts a reused key's earlier uses toward maxKeyUses, and adopts it once per unwrap", async () => {
+    const first = await cipherWith().cipher.seal('q1', ALICE);
+    const { cipher } = cipherWith({ maxKeyUses: 5 });
+    await cipher.open(first, ALICE);
+    const reuse = { sealed: first, priorUses: 3 };
+    const sealed: SealedText[] = [];
+    for (let i = 0; i < 3; i += 1) sealed.push(await cipher.seal(`m${i}`, ALICE, reuse));
+    // Three earlier uses and two here make five: the third seal needs a new key.
+    expect(sealed.map((s) => s.k === first.k)).toEqual([true, true, false]);
+    expect(kms.count(GENERATE)).toBe(1);
+    const { cipher: other } = cipherWith({ maxKeyUses: 5 });
+    await other.open(first, ALICE);
+    expect((await other.seal('z', ALICE, { sealed: first, priorUses: 5 })).k).not.toBe(first.k);
+  });
+
   it('caches unwrapped keys for open(): one Decrypt per data key until it ages out', async () => {
     const writer = cipherWith().cipher;
     const sealed = await Promise.all(['a', 'b', 'c', 'd'].map((t) => writer.seal(t, ALICE)));
