@@ -385,6 +385,7 @@ async function main(): Promise<void> {
         streamMs: round(result.cpu.streamMs, 2),
         streamWithoutWaitsMs: round(result.cpu.streamWithoutWaitsMs, 2),
         idleForStreamWallMs: round(result.cpu.idleForStreamWallMs, 2),
+        wakeUpsOnlyMs: round(result.cpu.wakeUpsOnlyMs, 2),
       },
       cpuRatio: round(cpuRatio, 3),
     };
@@ -435,6 +436,12 @@ async function main(): Promise<void> {
             `diagnostic: no request, the process idle for a stream's wall time (${fmt(result.fullReplyMs.p50)} ms)`,
             '',
             fmt(result.cpu.idleForStreamWallMs, 2),
+            '',
+          ],
+          [
+            `diagnostic: no request, the process woken ${Math.ceil(result.replyChars / result.chunkChars)} times ${result.chunkDelayMs} ms apart (as the stand-in wakes it)`,
+            '',
+            fmt(result.cpu.wakeUpsOnlyMs, 2),
             '',
           ],
         ],

@@ -14,7 +14,9 @@
  *    output guard's repeated windows and the SSE frames, and one wake-up of the whole chain
  *    (stand-in, pipeline, guard, transport) per model delta: the diagnostic row runs the same
  *    deltas without the wait, which separates the two, and a second one measures the process
- *    idle for a streamed request's wall time, which no request causes.
+ *    idle for a streamed request's wall time, which no request causes, and a third the process
+ *    woken once per model delta with nothing to do: on a shared 2-core machine most of the gap
+ *    between the paced and unpaced streaming rows is that bare cost of waking up 50 times.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,6 +82,12 @@ export interface ChatStreamBenchResult {
      * being awake that long costs here (emulator, timers, GC) with no request at all.
      */
     readonly idleForStreamWallMs: number;
+    /**
+     * The process woken as often as the stand-in wakes the chain (once per model delta,
+     * `chunkDelayMs` apart) with no work at all (diagnostic): what the wake-ups themselves cost
+     * on this machine (timer, event loop, a CPU whose caches and clock went cold while asleep).
+     */
+    readonly wakeUpsOnlyMs: number;
   };
 }
 
@@ -279,6 +287,13 @@ export async function benchChatStream(
     for (let block = 0; block < blocks; block++) {
       idleCpu += await cpuOf(() => new Promise((resolve) => setTimeout(resolve, wall)), perBlock);
     }
+    // As many bare wake-ups as the stand-in makes per reply (one timer per model delta).
+    const modelDeltas = Math.ceil(STREAM_REPLY_CHARS / STREAM_CHUNK_CHARS);
+    const wakeUps = async () => {
+      for (let i = 0; i < modelDeltas; i++) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
+    };
+    let wakeCpu = 0;
+    for (let block = 0; block < blocks; block++) wakeCpu += await cpuOf(wakeUps, perBlock);
     onProgress('chat stream: CPU done');
     const requests = blocks * perBlock;
     return {
@@ -295,6 +310,7 @@ export async function benchChatStream(
         streamMs: streamCpu / requests,
         streamWithoutWaitsMs: unpacedCpu / requests,
         idleForStreamWallMs: idleCpu / requests,
+        wakeUpsOnlyMs: wakeCpu / requests,
       },
     };
   } finally {

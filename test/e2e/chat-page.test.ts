@@ -503,6 +503,25 @@ describe('web chat page in local mode', () => {
     const messages = await messagesOf(page);
     expect(messages[0]).toEqual({ role: 'user', text: 'Hello from the browser test. What can you do?' });
     expect(messages[4]).toEqual({ role: 'user', text: HOSTILE_TEXT });
+    // Stored replies' footers name the model by the catalogue's friendly name, as new ones do,
+    // never by its raw id.
+    const models = (await apiFrom(page, '/api/v1/models')).body as {
+      defaultModelId: string;
+      items: { id: string; name: string }[];
+    };
+    const name = models.items.find((m) => m.id === models.defaultModelId)?.name ?? '';
+    expect(name).not.toBe('');
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#messages .message.assistant .meta')].every((f) => f.textContent.startsWith(${JSON.stringify(`${name} · `)}))`,
+    );
+    const footers = await page.$$eval('#messages .message.assistant .meta', (f) =>
+      f.map((x) => x.textContent),
+    );
+    expect(footers).toHaveLength(5);
+    for (const footer of footers) {
+      expect(footer).toMatch(/^.+ · \d+ in \/ \d+ out tokens$/);
+      expect(footer).not.toContain(models.defaultModelId);
+    }
     expect(await page.$eval('#conversation-list a[aria-current="page"]', (a) => a.getAttribute('href'))).toBe(
       `/app/chat/${firstConversation}`,
     );

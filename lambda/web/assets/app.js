@@ -59,6 +59,8 @@ const state = {
   abort: undefined,
   /** Bumped on every navigation so a late answer never paints over another conversation. */
   view: 0,
+  /** Friendly names of the catalogue's models by id, from `GET /api/v1/models`. */
+  modelNames: new Map(),
 };
 
 // ---------------------------------------------------------------------------------------
@@ -279,7 +281,7 @@ function formatTime(iso) {
 }
 
 /** Adds one message to the conversation view and returns its element. */
-function appendMessage({ role, text, at, meta, pending = false, scroll = true }) {
+function appendMessage({ role, text, at, meta, modelId, usage, pending = false, scroll = true }) {
   const item = document.createElement('li');
   item.className = `message ${role}`;
   if (pending) item.classList.add('pending');
@@ -303,6 +305,12 @@ function appendMessage({ role, text, at, meta, pending = false, scroll = true })
     const footer = document.createElement('p');
     footer.className = 'meta';
     footer.textContent = meta;
+    // A stored turn names its model by id: the footer is relabelled with the friendly name
+    // when the model list arrives after the history (both are loaded at the same time).
+    if (modelId) {
+      footer.dataset.modelId = modelId;
+      if (usage) footer.dataset.usage = JSON.stringify(usage);
+    }
     item.append(footer);
   }
   ui.messages.append(item);
@@ -317,6 +325,24 @@ function usageText(modelLabel, usage, guardrail) {
   if (usage) parts.push(`${usage.inputTokens} in / ${usage.outputTokens} out tokens`);
   if (guardrail === 'mask') parts.push('some content was masked');
   return parts.join(' · ');
+}
+
+/** The catalogue's friendly name of a model id; the id itself when the catalogue has no such model. */
+function modelName(modelId) {
+  return state.modelNames.get(modelId) ?? modelId;
+}
+
+/** The footer of a stored reply: its model's friendly name and usage. */
+function historyMeta(modelId, usage) {
+  return usageText(modelId ? modelName(modelId) : undefined, usage);
+}
+
+/** Relabels stored replies' footers once the model names are known. */
+function relabelHistory() {
+  for (const footer of ui.messages.querySelectorAll('.meta[data-model-id]')) {
+    const usage = footer.dataset.usage ? JSON.parse(footer.dataset.usage) : undefined;
+    footer.textContent = historyMeta(footer.dataset.modelId, usage);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -448,7 +474,9 @@ async function openConversation(id, { push = true } = {}) {
         role: message.role === 'user' ? 'user' : 'assistant',
         text: String(message.text ?? ''),
         at: message.at,
-        meta: message.role === 'user' ? undefined : usageText(message.modelId, message.usage),
+        meta: message.role === 'user' ? undefined : historyMeta(message.modelId, message.usage),
+        modelId: message.role === 'user' ? undefined : message.modelId,
+        usage: message.role === 'user' ? undefined : message.usage,
         scroll: false,
       });
     }
@@ -511,6 +539,10 @@ async function loadModels() {
   try {
     const models = await api('/models');
     ui.model.replaceChildren();
+    state.modelNames = new Map(
+      (models.items ?? []).filter((item) => item.name).map((item) => [item.id, String(item.name)]),
+    );
+    relabelHistory();
     for (const item of models.items ?? []) {
       const option = document.createElement('option');
       option.value = item.id;
