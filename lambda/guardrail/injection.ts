@@ -67,9 +67,18 @@ export interface InjectionOptions {
   readonly action?: 'BLOCK' | 'FLAG';
 }
 
-// Pure: a bundle that reaches this module without running the engine (every function but
-// chat, through the composition root) leaves the index out instead of building it at load.
-const PHRASES = /* @__PURE__ */ new PhraseIndex(INJECTION_PHRASES);
+/**
+ * The phrase index, built on the first scan rather than at module load: compiling the
+ * lexicon's alternations is the largest piece of top-level work in the chat bundle (about
+ * 12 ms in a fresh process), and a cold start's first request is often one the engine never
+ * sees (unauthenticated, rate-limited, `GET /api/v1/models`). The first scored message pays
+ * it instead, once per container; matching is the same index either way.
+ */
+let phrases: PhraseIndex<InjectionFamily> | undefined;
+const phraseIndex = (): PhraseIndex<InjectionFamily> => {
+  phrases ??= new PhraseIndex(INJECTION_PHRASES);
+  return phrases;
+};
 
 /**
  * Code that prints the prompt (`console.log(systemPrompt)`, `print(instructions)`): the
@@ -358,7 +367,7 @@ function countMatches(pattern: RegExp, text: string, limit: number): number {
 
 /** Heuristic scores of the word-level views: phrases over tokens, squashed phrases. */
 function scoreWords(tokens: readonly string[], squashed: string, scores: Scores): void {
-  for (const rule of PHRASES.match(tokens)) addScore(scores, rule.family, rule.weight);
+  for (const rule of phraseIndex().match(tokens)) addScore(scores, rule.family, rule.weight);
   // Phrases grouped by their first word: one search rules out a whole group.
   for (const [lead, phrases] of SQUASHED_BY_LEAD) {
     if (!containsLiteral(squashed, lead)) continue;
