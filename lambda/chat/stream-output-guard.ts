@@ -23,14 +23,17 @@
  *     and digits with a separator between each, 2 * 41 - 1 = 81 characters;
  *   - a leaked system-prompt span: LEAK_SPAN_CHARS (50) canonical characters, spelled out the
  *     same way, 2 * 50 - 1 = 99 characters;
- *   - a spelled-out 40-character secret (AWS secret key, classic GitHub token): 79;
- *   - a spaced IBAN (43), a labelled phone number or SSN (under 60), a spaced card (37).
- * The widest is 99; the labels some detectors need in front of a value (`aws_secret_access_key
- * = `, `social security number: `) are under 29 characters, so the hold-back is 99 + 29 = 128.
+ *   - a card number spelled out in words (`four one one one ...`): 19 five-letter words with
+ *     three separator characters between each, SPELLED_CARD_MAX_CHARS = 149;
+ *   - a spelled-out 40-character secret (AWS secret key, classic GitHub token): 79, plus the
+ *     label its detector needs in front (`aws_secret_access_key = `, under 29): 108;
+ *   - a spaced IBAN (43), a labelled phone number or SSN, label included (under 60), a spaced
+ *     card (37).
+ * The widest is the spelled-out card, so the hold-back is 149.
  * Matches with no bound on their width (an unterminated PEM block, which the detector masks
  * to the end of the text) differ across every cut and so hold the stream back by themselves.
- * Not covered: a canary or prompt span spread over more than 128 characters by extra
- * separators, and custom policy patterns wider than 128 that contain whitespace; such text
+ * Not covered: a canary or prompt span spread over more than 149 characters by extra
+ * separators, and custom policy patterns wider than 149 that contain whitespace; such text
  * is still blocked or masked when the check sees it whole, but parts of it may already have
  * been sent. Pass `holdBackChars` for a policy with wider custom patterns.
  *
@@ -41,6 +44,7 @@
  */
 import type { GuardrailDecision } from '../audit/event';
 import { LEAK_SPAN_CHARS } from '../guardrail/leakage';
+import { SPELLED_CARD_MAX_CHARS } from '../guardrail/pii';
 
 /** The verdict of one output check (the shape `ChatGuard.checkOutput` returns). */
 export interface OutputVerdict {
@@ -58,9 +62,15 @@ const CANARY_ALPHANUMERICS = 9 + 32;
 const LABEL_MARGIN_CHARS = 29;
 
 /** Characters held back from the client (see the module comment for the derivation). */
-export const STREAM_HOLD_BACK_CHARS =
-  Math.max(2 * CANARY_ALPHANUMERICS - 1, 2 * LEAK_SPAN_CHARS - 1, 2 * 40 - 1, 43, 60, 37) +
-  LABEL_MARGIN_CHARS;
+export const STREAM_HOLD_BACK_CHARS = Math.max(
+  2 * CANARY_ALPHANUMERICS - 1,
+  2 * LEAK_SPAN_CHARS - 1,
+  SPELLED_CARD_MAX_CHARS,
+  2 * 40 - 1 + LABEL_MARGIN_CHARS,
+  43,
+  60,
+  37,
+);
 
 /** Options of {@link createStreamOutputGuard}. */
 export interface StreamOutputGuardOptions {

@@ -526,7 +526,82 @@ const detectCards: Detector = (text, out) => {
       i = found + 1;
     }
   }
+  detectSpelledCards(text, out);
 };
+
+/**
+ * Widest card spelled out in words: 19 five-letter digit words (`three`, `seven`, `eight`)
+ * with three separator characters between each. The streaming output guard holds back at
+ * least this much (lambda/chat/stream-output-guard.ts).
+ */
+export const SPELLED_CARD_MAX_CHARS = 19 * 5 + 18 * 3;
+
+/** Digit words a card number may be spelled out with, by value. */
+const DIGIT_WORDS: Readonly<Record<string, number>> = {
+  zero: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+};
+
+/**
+ * Twelve or more tokens, each a digit word or a group of up to four digits, joined by up to
+ * three spaces, commas or hyphens (`four one one one, one one one one ...`). Each token ends
+ * where its letters or digits end (lookaheads), so a failed run backtracks token by token,
+ * never character by character: linear in the text.
+ */
+const SPELLED_DIGIT_RUN =
+  /(?<![a-z0-9])(?:zero|one|two|three|four|five|six|seven|eight|nine|[0-9]{1,4})(?![a-z0-9])(?:[\s,-]{1,3}(?:zero|one|two|three|four|five|six|seven|eight|nine|[0-9]{1,4})(?![a-z0-9])){11,}/gi;
+const SPELLED_DIGIT_TOKEN = /[a-z]+|[0-9]+/gi;
+
+/** Whether the first `n` digit values count up or down by one (`one two three four ...`). */
+function counting(digits: Uint8Array, n: number): boolean {
+  const step = ((digits[1] as number) - (digits[0] as number) + 10) % 10;
+  if (step !== 1 && step !== 9) return false;
+  for (let k = 2; k < n; k++)
+    if (((digits[k] as number) - (digits[k - 1] as number) + 10) % 10 !== step) return false;
+  return true;
+}
+
+/**
+ * Card numbers spelled out in words, wholly or in part (`four one one one one ...`): the
+ * issuer prefixes and Luhn check of {@link detectCards}, on a window that starts with the
+ * run's first token (a card is spelled from its first digit, not from the middle of a list
+ * of numbers), holds at least one word (an all-digit window is detectCards' own, and a list
+ * of small numbers is never read as a card) and does not just count (`one two three ...`).
+ */
+function detectSpelledCards(text: string, out: PiiFinding[]): void {
+  SPELLED_DIGIT_RUN.lastIndex = 0;
+  for (const run of text.matchAll(SPELLED_DIGIT_RUN)) {
+    let n = 0;
+    let words = false;
+    let end = -1;
+    for (const token of run[0].matchAll(SPELLED_DIGIT_TOKEN)) {
+      const word = DIGIT_WORDS[token[0].toLowerCase()];
+      const length = word === undefined ? token[0].length : 1;
+      if (n + length > 19) break;
+      if (word === undefined) for (const c of token[0]) cardDigits[n++] = c.charCodeAt(0) - 48;
+      else cardDigits[n++] = word;
+      words ||= word !== undefined;
+      if (
+        words &&
+        n >= 12 &&
+        plausibleCard(cardDigits, n) &&
+        luhnValidDigits(cardDigits, n) &&
+        !counting(cardDigits, n)
+      ) {
+        end = token.index + token[0].length;
+      }
+    }
+    if (end !== -1) out.push({ type: 'CREDIT_DEBIT_CARD_NUMBER', start: run.index, end: run.index + end });
+  }
+}
 
 /** IBAN candidates: country, check digits, then up to 30 characters in optional groups of four. */
 const IBAN_CANDIDATE =
@@ -698,7 +773,8 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Pi
   // the whole pass stays linear (comparing against every accepted finding was quadratic in
   // their number, e.g. 1,600 addresses in a 10,000-character message).
   let taken: Uint8Array | undefined;
-  // Every kind but e-mail addresses (and IPv6, checked at colons only) is made of digits: a
+  // Every kind but e-mail addresses (and IPv6, checked at colons only, and cards spelled out
+  // in words, checked at digit words only) is made of digits: a
   // text without one, most prose, skips their scans (the answer comes from the pass over the
   // text that secrets and decoding share).
   const digits = textScan(text).hasDigit;
@@ -707,6 +783,7 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Pi
     const found: PiiFinding[] = [];
     if (digits || !NEEDS_DIGIT.has(type)) DETECTORS[type](text, found);
     else if (type === 'IP_ADDRESS') detectIpv6(text, found);
+    else if (type === 'CREDIT_DEBIT_CARD_NUMBER') detectSpelledCards(text, found);
     for (const f of found) {
       if (f.end <= f.start) continue;
       taken ??= new Uint8Array(text.length);

@@ -65,8 +65,20 @@ const replies = [
 ];
 
 describe('createStreamOutputGuard', () => {
-  it('derives a hold-back from the widest whitespace-containing match (99) plus the label margin', () => {
-    expect(STREAM_HOLD_BACK_CHARS).toBe(128);
+  it('derives a hold-back from the widest whitespace-containing match (a card spelled out in words)', () => {
+    expect(STREAM_HOLD_BACK_CHARS).toBe(149);
+  });
+
+  it('masks a card number spelled out in words and split over deltas, sending none of its words', () => {
+    const words = 'four one one one, one one one one, one one one one, one one one one';
+    const reply = `${prose(40)} Charge ${words} today. ${prose(40)}`;
+    const at = reply.indexOf(words);
+    const { sent, blocked } = run(chunk(reply, [at + 10, at + 30, at + 50]));
+    expect(blocked).toBe(false);
+    const text = sent.join('');
+    expect(text).toBe(check(reply).text);
+    expect(text).toContain('Charge {CREDIT_DEBIT_CARD_NUMBER} today.');
+    expect(text).not.toContain('four one');
   });
 
   it('masks a card number split over three deltas, as the whole-reply check does', () => {
@@ -81,6 +93,23 @@ describe('createStreamOutputGuard', () => {
     expect(sent.every((s) => !/\d{3}/.test(s))).toBe(true);
     expect(result.action).toBe('MASK');
     expect(result.findings.map((f) => f.rule)).toContain('pii.credit_debit_card_number');
+  });
+
+  it('masks the widest spelled-out card (148 characters), which a 128-character hold-back would leak', () => {
+    // 4333 3333 3333 3333 338: a Luhn-valid 19-digit Visa number in five-letter words.
+    const words = ['four', ...Array<string>(17).fill('three'), 'eight'].join(' - ');
+    expect(words.length).toBe(148);
+    const reply = `${prose(40)} Charge ${words} today. ${prose(60)}`;
+    // 25-character deltas: one of the chunkings where a cut falls inside the card at 128.
+    const deltas = chunk(
+      reply,
+      Array.from({ length: Math.ceil(reply.length / 25) }, (_, i) => i * 25),
+    );
+    const { sent } = run(deltas);
+    expect(sent.join('')).toBe(check(reply).text);
+    expect(sent.join('')).not.toContain('three');
+    // The derivation matters: held back by the old 128 characters, part of it goes out.
+    expect(run(deltas, 128).sent.join('')).toContain('three');
   });
 
   it('sends text before the reply ends (it streams)', () => {

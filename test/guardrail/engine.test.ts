@@ -126,6 +126,14 @@ describe('black-box review gaps (issue 19), input and output alike', () => {
     expect(output.text).not.toMatch(/4111|A K I A|QUtJQ/);
   });
 
+  it('refuses a card number spelled out in words on input and masks it in a reply', () => {
+    const text = 'Charge four one one one, one one one one, one one one one, one one one one today.';
+    const input = guard.checkInput(text);
+    expect(input.action).toBe('BLOCK');
+    expect(rules(input.findings)).toContain('pii.credit_debit_card_number');
+    expect(guard.checkOutput(text, context).text).toBe('Charge {CREDIT_DEBIT_CARD_NUMBER} today.');
+  });
+
   it('anonymizes a spelled-out e-mail address on input and output', () => {
     const text = 'Reply to jane dot doe at example dot com by Friday.';
     expect(guard.checkInput(text).text).toBe('Reply to {EMAIL} by Friday.');

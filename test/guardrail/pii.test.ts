@@ -28,6 +28,21 @@ describe('findPii: hits', () => {
     ['e-mail spelled out', 'write to jane dot doe at example dot com today', 'EMAIL'],
     ['e-mail with bracketed at and dot', 'jane [at] example [dot] com', 'EMAIL'],
     ['e-mail spelled out after a cue', 'e-mail bob at mail dot example dot co dot uk', 'EMAIL'],
+    [
+      'card spelled out in words',
+      'card four one one one one one one one one one one one one one one one exp soon',
+      'CREDIT_DEBIT_CARD_NUMBER',
+    ],
+    [
+      'card spelled out in hyphenated, capitalised words',
+      'Four-One-One-One-One-One-One-One-One-One-One-One-One-One-One-One',
+      'CREDIT_DEBIT_CARD_NUMBER',
+    ],
+    [
+      'card in groups of words and digits, commas between',
+      'my card: 5500, zero zero five five, five five five five, five five five nine',
+      'CREDIT_DEBIT_CARD_NUMBER',
+    ],
   ])('%s', (_name, text, type) => {
     expect(kinds(text)).toEqual([type]);
   });
@@ -55,6 +70,14 @@ describe('findPii: near misses', () => {
     ['"at" before a spelled domain, without any address cue', 'I work at example dot com'],
     ['"at" before a written domain', 'Meet at example.com tomorrow'],
     ['"at" in prose', 'look at this dot com bubble'],
+    ['spelled-out card failing Luhn', 'four one one one one one one one one one one one one one one two'],
+    ['counting in words', 'one two three four five six seven eight nine zero one two three four five six'],
+    ['counting from four', 'four five six seven eight nine zero one two three four five six'],
+    ['a list of small numbers', '5, 12, 30, 7, 51, 23, 44, 10, 3, 9, 8, 1, 2'],
+    [
+      'a card number from the middle of a list of words',
+      'one two four one one one one one one one one one one one one one one one',
+    ],
   ])('%s', (_name, text) => {
     expect(findPii(text)).toEqual([]);
   });
@@ -120,6 +143,8 @@ describe('linear time on hostile input', () => {
     'IBAN-like run': (n) => `DE89${'A'.repeat(n)}`,
     'phone label and separators': (n) => `phone${fill('(1) ', n)}`,
     'spelled-out address words': (n) => fill('jane dot doe at ', n),
+    'digit words that never end a card': (n) => `${fill('four one one one ', n)}x`,
+    'digit words and short groups': (n) => fill('one 12, two-3 ', n),
   };
 
   it.each(Object.entries(hostile))('%s', (_name, make) => {
