@@ -1,10 +1,16 @@
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
+  coreClockAvailable,
+  cpuPerCall,
   markdownTable,
   meetsCeiling,
   percentile,
   ratio,
   round,
+  runQueueWaitMicros,
   sampleAsync,
   sampleSync,
   summarize,
@@ -123,7 +129,39 @@ describe('samplers', () => {
     };
     const [spent] = sampleSync(busy, 1, 0, 'cpu');
     expect(spent).toBeGreaterThan(1_000);
+    expect(await cpuPerCall(busy, 2)).toBeGreaterThan(1_000);
   });
+
+  // Twice as many spinning processes as cores: this thread gets under half a core, so it
+  // spends part of any stretch of spinning in the run queue. Beyond 16 cores that many
+  // processes would cost more than the test is worth.
+  it.runIf(process.platform === 'linux' && availableParallelism() <= 16)(
+    'on the core clock, leaves out the time the thread waits for a core',
+    async () => {
+      expect(coreClockAvailable()).toBe(true);
+      const hogs = Array.from({ length: 2 * availableParallelism() }, () =>
+        spawn(process.execPath, ['-e', 'const end = Date.now() + 4000; while (Date.now() < end);'], {
+          stdio: 'ignore',
+        }),
+      );
+      try {
+        await sleep(300);
+        const spin = () => {
+          const until = process.hrtime.bigint() + 400_000_000n;
+          while (process.hrtime.bigint() < until);
+        };
+        const waitedBefore = runQueueWaitMicros();
+        const [core] = sampleSync(spin, 1, 0, 'core');
+        const waited = runQueueWaitMicros() - waitedBefore;
+        // 400 ms of wall time, of which the run queue held a good part.
+        expect(waited).toBeGreaterThan(40_000);
+        expect(core).toBeLessThan(400_000 - 30_000);
+        expect(core).toBeGreaterThan(20_000);
+      } finally {
+        for (const hog of hogs) hog.kill();
+      }
+    },
+  );
 });
 
 describe('markdownTable', () => {
