@@ -10,7 +10,12 @@
  *    characters, so the first delta cannot come before about that much text has arrived.
  * 2. CPU per request, process-wide (`process.cpuUsage`, user + system: the handler, dynalite in
  *    this process, the stand-in): the streaming route vs the whole-reply handler on the same
- *    reply, in alternating blocks so that drift hits both alike. The streaming path pays the
+ *    reply, in alternating blocks so that drift hits both alike. A model takes as long to
+ *    generate a reply whether it streams it or not (Converse answers when the last token is
+ *    generated), so for the comparison the whole-reply stand-in answers after the streamed
+ *    reply's generation time (its deltas times their wait), in one wait: the whole-reply
+ *    function is idle as long, woken once. The whole reply answered at once (the comparison
+ *    before 2026-12-06) stays as a diagnostic row. The streaming path pays the
  *    output guard's repeated windows and the SSE frames, and one wake-up of the whole chain
  *    (stand-in, pipeline, guard, transport) per model delta: the diagnostic row runs the same
  *    deltas without the wait, which separates the two, and a second one measures the process
@@ -22,7 +27,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ALBEvent, Context } from 'aws-lambda';
+import type { ChatModel } from '../../lambda/chat/ports';
 import { composeFunction } from '../../lambda/compose/compose-function';
 import type { DeployConfig } from '../../lambda/compose/deploy-config';
 import type { StreamResponse } from '../../lambda/compose/handlers/chat-stream-contract';
@@ -72,8 +79,10 @@ export interface ChatStreamBenchResult {
   readonly firstDeltaShare: Summary;
   readonly cpu: {
     readonly requests: number;
-    /** CPU ms per request. */
+    /** CPU ms per request; the whole reply after the streamed reply's generation time. */
     readonly wholeMs: number;
+    /** The whole reply answered at once (diagnostic). */
+    readonly wholeInstantMs: number;
     readonly streamMs: number;
     /** The streaming path with the same deltas and no wait between them (diagnostic). */
     readonly streamWithoutWaitsMs: number;
@@ -169,9 +178,19 @@ export async function benchChatStream(
     const echo = { echoChars: 100_000 };
     const paced = createLocalStreamingChatModel({ ...echo, chunkChars: STREAM_CHUNK_CHARS, chunkDelayMs });
     const unpaced = createLocalStreamingChatModel({ ...echo, chunkChars: STREAM_CHUNK_CHARS });
-    // The same deltas with or without the wait, for the diagnostic row of the CPU comparison.
+    // The same deltas with or without the wait, for the diagnostic row of the CPU comparison;
+    // the whole reply after the same generation time in one wait, or at once.
     let waits = true;
-    const model = withStreaming(createLocalChatModel(echo), {
+    const generationMs = Math.ceil(STREAM_REPLY_CHARS / STREAM_CHUNK_CHARS) * chunkDelayMs;
+    const instant = createLocalChatModel(echo);
+    const generating: ChatModel = {
+      label: instant.label,
+      converse: async (request) => {
+        if (waits) await sleep(generationMs);
+        return instant.converse(request);
+      },
+    };
+    const model = withStreaming(generating, {
       label: paced.label,
       converseStream: (request) => (waits ? paced : unpaced).converseStream(request),
     });
@@ -280,7 +299,11 @@ export async function benchChatStream(
     }
     waits = false;
     let unpacedCpu = 0;
-    for (let block = 0; block < blocks; block++) unpacedCpu += await cpuOf(streamOnce, perBlock);
+    let instantCpu = 0;
+    for (let block = 0; block < blocks; block++) {
+      instantCpu += await cpuOf(wholeOnce, perBlock);
+      unpacedCpu += await cpuOf(streamOnce, perBlock);
+    }
     waits = true;
     const wall = [...fulls].sort((x, y) => x - y)[Math.floor(fulls.length / 2)] ?? 0;
     let idleCpu = 0;
@@ -307,6 +330,7 @@ export async function benchChatStream(
       cpu: {
         requests,
         wholeMs: wholeCpu / requests,
+        wholeInstantMs: instantCpu / requests,
         streamMs: streamCpu / requests,
         streamWithoutWaitsMs: unpacedCpu / requests,
         idleForStreamWallMs: idleCpu / requests,
