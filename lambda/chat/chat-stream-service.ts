@@ -45,7 +45,7 @@ import { createStreamOutputGuard } from './stream-output-guard';
  * New text the output guard waits for between commits after the first (its default is half the
  * hold-back, 74). Every check has a fixed cost (the system-prompt leak check), so committing
  * every 256 characters instead runs far fewer checks on a 2,000-character reply (23 instead of
- * 71, measured with the earlier 128-character hold-back) for a first delta just as early;
+ * 68, counted with the 149-character hold-back) for a first delta just as early;
  * later deltas come in larger pieces.
  */
 export const STREAM_COMMIT_STEP_CHARS = 256;

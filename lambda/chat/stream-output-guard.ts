@@ -15,6 +15,9 @@
  * more text; a block verdict on any window ends the stream (the whole reply contains that
  * window, and containment checks only grow with more text).
  *
+ * The hold-back is counted in characters detection reads ({@link startOfLastReadable}):
+ * invisible characters and combining marks, which a match may be padded with, do not count.
+ *
  * Why the hold-back is what it is: cuts are only made at whitespace, so a match without
  * whitespace (the canary, a JWT, an API key, an e-mail address, a card without spaces) can
  * never straddle one, whatever its length. Only matches that contain whitespace can, and L
@@ -35,7 +38,8 @@
  * Not covered: a canary or prompt span spread over more than 149 characters by extra
  * separators, and custom policy patterns wider than 149 that contain whitespace; such text
  * is still blocked or masked when the check sees it whole, but parts of it may already have
- * been sent. Pass `holdBackChars` for a policy with wider custom patterns.
+ * been sent; when that shows only at the end (the last window checks differently whole and in
+ * parts), the reply is withheld. Pass `holdBackChars` for a policy with wider custom patterns.
  *
  * Cost: each attempt checks about three hold-backs of text and commits at least half a
  * hold-back, and a failed attempt is retried only after the pending text grew by a quarter,
@@ -44,6 +48,7 @@
  */
 import type { GuardrailDecision } from '../audit/event';
 import { LEAK_SPAN_CHARS } from '../guardrail/leakage';
+import { startOfLastReadable } from '../guardrail/normalize';
 import { SPELLED_CARD_MAX_CHARS } from '../guardrail/pii';
 
 /** The verdict of one output check (the shape `ChatGuard.checkOutput` returns). */
@@ -162,7 +167,9 @@ export function createStreamOutputGuard(
   const attempt = (): StreamGuardStep => {
     const words = pending.slice(0, wordsEnd);
     let cut = -1;
-    for (let i = words.length - holdBack; i > 0; i--) {
+    // The hold-back counts what detection reads: zero-width characters or stacked accents
+    // inside a match would otherwise stretch it past the held-back text.
+    for (let i = startOfLastReadable(words, holdBack); i > 0; i--) {
       if (isWhitespace(words.charCodeAt(i))) {
         cut = i;
         break;
@@ -213,6 +220,10 @@ export function createStreamOutputGuard(
       if (whole.action === 'BLOCK') return block(whole);
       const rest = check(pending);
       if (rest.action === 'BLOCK') return block(rest);
+      // A match across the last cut that the hold-back did not cover (wider than it: see
+      // "Not covered" above) checks differently whole and in parts. Its start may already be
+      // out, so the reply is withheld rather than finished with the rest unmasked.
+      if (whole.text !== previousChecked + rest.text) return block(whole);
       record(rest);
       record(whole);
       state = 'finished';

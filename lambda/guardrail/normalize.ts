@@ -24,6 +24,39 @@
 const INVISIBLE =
   /\u034F|\u17B4|\u17B5|\u180B|\u180C|\u180D|\u180E|\u180F|\uFE00|\uFE01|\uFE02|\uFE03|\uFE04|\uFE05|\uFE06|\uFE07|\uFE08|\uFE09|\uFE0A|\uFE0B|\uFE0C|\uFE0D|\uFE0E|\uFE0F|[\u00AD\u061C\u115F\u1160\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0]|\uDB40[\uDC00-\uDDEF]/g;
 
+/** One character of the invisible set, whole (for {@link startOfLastReadable}). */
+const INVISIBLE_ONE = new RegExp(`^(?:${INVISIBLE.source})$`);
+/** One combining mark: kept by normalization, folded away by the detection views. */
+const MARK_ONE = /^\p{M}$/u;
+
+/**
+ * The index from which `text` holds its last `count` characters that detection reads: all
+ * but the invisible ones normalization removes and combining marks, which the detection views
+ * fold away. -1 when `text` holds fewer. Walks back from the end only as far as it needs.
+ * The streaming output guard measures its hold-back with this, so padding a match with
+ * zero-width characters or stacked accents cannot stretch it past the held-back text.
+ */
+export function startOfLastReadable(text: string, count: number): number {
+  let remaining = count;
+  let end = text.length;
+  while (end > 0 && remaining > 0) {
+    let start = end - 1;
+    const code = text.charCodeAt(start);
+    if (code >= 0xdc00 && code <= 0xdfff && start > 0) {
+      const high = text.charCodeAt(start - 1);
+      if (high >= 0xd800 && high <= 0xdbff) start--;
+    }
+    if (
+      code < 0x80 ||
+      !(INVISIBLE_ONE.test(text.slice(start, end)) || MARK_ONE.test(text.slice(start, end)))
+    ) {
+      remaining--;
+    }
+    end = start;
+  }
+  return remaining === 0 ? end : -1;
+}
+
 /** Any character outside ASCII (every invisible character and every NFKC change is one). */
 const NON_ASCII = /[\u0080-\uFFFF]/;
 

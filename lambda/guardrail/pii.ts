@@ -551,14 +551,16 @@ const DIGIT_WORDS: Readonly<Record<string, number>> = {
 };
 
 /**
- * Twelve or more tokens, each a digit word or a group of up to four digits, joined by up to
- * three spaces, commas or hyphens (`four one one one, one one one one ...`). Each token ends
- * where its letters or digits end (lookaheads), so a failed run backtracks token by token,
- * never character by character: linear in the text.
+ * Four or more tokens, each a digit word or a group of up to four digits, joined by one to
+ * three spaces or punctuation marks (`four one one one, one one one one ...`,
+ * `4111 1111 1111 one one one one`, `four.one/one`). Each token ends where its letters or
+ * digits end (lookaheads), so a failed run backtracks token by token, never character by
+ * character: linear in the text.
  */
 const SPELLED_DIGIT_RUN =
-  /(?<![a-z0-9])(?:zero|one|two|three|four|five|six|seven|eight|nine|[0-9]{1,4})(?![a-z0-9])(?:[\s,-]{1,3}(?:zero|one|two|three|four|five|six|seven|eight|nine|[0-9]{1,4})(?![a-z0-9])){11,}/gi;
+  /(?<![a-z0-9])(?:zero|one|two|three|four|five|six|seven|eight|nine|[0-9]{1,4})(?![a-z0-9])(?:[\s.,;:/_-]{1,3}(?:zero|one|two|three|four|five|six|seven|eight|nine|[0-9]{1,4})(?![a-z0-9])){3,}/gi;
 const SPELLED_DIGIT_TOKEN = /[a-z]+|[0-9]+/gi;
+const HAS_LETTER = /[a-z]/i;
 
 /** Whether the first `n` digit values count up or down by one (`one two three four ...`). */
 function counting(digits: Uint8Array, n: number): boolean {
@@ -569,37 +571,73 @@ function counting(digits: Uint8Array, n: number): boolean {
   return true;
 }
 
+/** One token of a spelled-out run: its span in the run and its digits. */
+interface DigitToken {
+  readonly start: number;
+  readonly end: number;
+  /** The digit values: one for a word, one per digit for a group. */
+  readonly values: readonly number[];
+  readonly word: boolean;
+}
+
+function digitTokens(run: string): DigitToken[] {
+  const tokens: DigitToken[] = [];
+  for (const m of run.matchAll(SPELLED_DIGIT_TOKEN)) {
+    const word = DIGIT_WORDS[m[0].toLowerCase()];
+    tokens.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      values: word === undefined ? Array.from(m[0], (c) => c.charCodeAt(0) - 48) : [word],
+      word: word !== undefined,
+    });
+  }
+  return tokens;
+}
+
 /**
  * Card numbers spelled out in words, wholly or in part (`four one one one one ...`): the
- * issuer prefixes and Luhn check of {@link detectCards}, on a window that starts with the
- * run's first token (a card is spelled from its first digit, not from the middle of a list
- * of numbers), holds at least one word (an all-digit window is detectCards' own, and a list
- * of small numbers is never read as a card) and does not just count (`one two three ...`).
+ * issuer prefixes and Luhn check of {@link detectCards}, tried from every token of a run as
+ * detectCards tries every digit group (a window holds at most 19 digits, so this stays linear),
+ * on windows that hold at least one word (an all-digit window is detectCards' own) and do not
+ * just count (`one two three ...`).
  */
 function detectSpelledCards(text: string, out: PiiFinding[]): void {
   SPELLED_DIGIT_RUN.lastIndex = 0;
   for (const run of text.matchAll(SPELLED_DIGIT_RUN)) {
-    let n = 0;
-    let words = false;
-    let end = -1;
-    for (const token of run[0].matchAll(SPELLED_DIGIT_TOKEN)) {
-      const word = DIGIT_WORDS[token[0].toLowerCase()];
-      const length = word === undefined ? token[0].length : 1;
-      if (n + length > 19) break;
-      if (word === undefined) for (const c of token[0]) cardDigits[n++] = c.charCodeAt(0) - 48;
-      else cardDigits[n++] = word;
-      words ||= word !== undefined;
-      if (
-        words &&
-        n >= 12 &&
-        plausibleCard(cardDigits, n) &&
-        luhnValidDigits(cardDigits, n) &&
-        !counting(cardDigits, n)
-      ) {
-        end = token.index + token[0].length;
+    // Runs of digit groups alone (most digit-heavy text) are detectCards' to judge.
+    if (!HAS_LETTER.test(run[0])) continue;
+    const tokens = digitTokens(run[0]);
+    let i = 0;
+    while (i < tokens.length) {
+      let n = 0;
+      let words = false;
+      let found = -1;
+      for (let j = i; j < tokens.length; j++) {
+        const token = tokens[j] as DigitToken;
+        if (n + token.values.length > 19) break;
+        for (const value of token.values) cardDigits[n++] = value;
+        words ||= token.word;
+        if (
+          words &&
+          n >= 12 &&
+          plausibleCard(cardDigits, n) &&
+          luhnValidDigits(cardDigits, n) &&
+          !counting(cardDigits, n)
+        ) {
+          found = j;
+        }
       }
+      if (found === -1) {
+        i++;
+        continue;
+      }
+      out.push({
+        type: 'CREDIT_DEBIT_CARD_NUMBER',
+        start: run.index + (tokens[i] as DigitToken).start,
+        end: run.index + (tokens[found] as DigitToken).end,
+      });
+      i = found + 1;
     }
-    if (end !== -1) out.push({ type: 'CREDIT_DEBIT_CARD_NUMBER', start: run.index, end: run.index + end });
   }
 }
 

@@ -90,8 +90,12 @@ export function elapsedMs(start: bigint): number {
  *   (`run_delay`, field 2 of Linux's /proc/thread-self/schedstat, in nanoseconds; the kernel
  *   adds each wait when the thread is switched back in, so every wait that ended inside the
  *   sample is in it). That is the latency the code has on a core of its own: garbage
- *   collection pauses on this thread and waits for GC helpers count, other processes' turns
- *   do not. Linux only ({@link coreClockAvailable}).
+ *   collection pauses on this thread and waits for GC helpers count (including any time a
+ *   helper itself waited for a core), this thread's own turns lost to other processes do
+ *   not. The two readings are inside the timed window, so a wait can only be left in, never
+ *   taken out of time outside it; their own cost (one system call each, measured once per
+ *   process, {@link coreClockOverheadMicros}) is subtracted. Linux only
+ *   ({@link coreClockAvailable}).
  */
 export type SampleClock = 'wall' | 'cpu' | 'core';
 
@@ -105,8 +109,8 @@ const SCHEDSTAT = '/proc/thread-self/schedstat';
 let schedstatFd: number | null | undefined;
 const schedstatBuffer = Buffer.alloc(128);
 
-/** Microseconds the calling thread has waited in the run queue, or NaN off Linux. */
-export function runQueueWaitMicros(): number {
+/** The fields of /proc/thread-self/schedstat: run time, run-queue wait (ns), timeslices. */
+function schedstat(): number[] | undefined {
   if (schedstatFd === undefined) {
     try {
       schedstatFd = openSync(SCHEDSTAT, 'r');
@@ -114,16 +118,45 @@ export function runQueueWaitMicros(): number {
       schedstatFd = null;
     }
   }
-  if (schedstatFd === null) return Number.NaN;
+  if (schedstatFd === null) return undefined;
   // A procfs file is regenerated on every read from offset 0: one pread per reading.
   const length = readSync(schedstatFd, schedstatBuffer, 0, schedstatBuffer.length, 0);
-  const fields = schedstatBuffer.toString('latin1', 0, length).split(' ');
-  return Number(fields[1]) / 1000;
+  return schedstatBuffer.toString('latin1', 0, length).trim().split(' ').map(Number);
 }
 
-/** Whether the `core` clock works here (Linux with scheduler statistics). */
+/** Microseconds the calling thread has waited in the run queue, or NaN without the statistics. */
+export function runQueueWaitMicros(): number {
+  const fields = schedstat();
+  return fields === undefined ? Number.NaN : (fields[1] ?? Number.NaN) / 1000;
+}
+
+/**
+ * Whether the `core` clock works here: Linux with scheduler statistics. A kernel built without
+ * them prints zeros, which would turn the clock into wall time under another name.
+ */
 export function coreClockAvailable(): boolean {
-  return Number.isFinite(runQueueWaitMicros());
+  const fields = schedstat();
+  return fields !== undefined && fields.length >= 3 && fields.every(Number.isFinite) && (fields[0] ?? 0) > 0;
+}
+
+let coreOverhead: number | undefined;
+/** The `core` clock's own cost per sample (the median of 201 empty samples), in µs. */
+export function coreClockOverheadMicros(): number {
+  if (coreOverhead === undefined) {
+    const empty: number[] = [];
+    for (let i = 0; i < 201; i++) empty.push(rawCoreSample(() => undefined));
+    coreOverhead = percentile(empty, 0.5);
+  }
+  return coreOverhead;
+}
+
+/** One `core` sample of `fn` before the overhead is subtracted. */
+function rawCoreSample(fn: () => unknown): number {
+  const start = process.hrtime.bigint();
+  const waited = runQueueWaitMicros();
+  fn();
+  const waitedAfter = runQueueWaitMicros();
+  return Number(process.hrtime.bigint() - start) / 1e3 - (waitedAfter - waited);
 }
 
 /** One timed call of `fn` on `clock`, in microseconds. */
@@ -133,15 +166,13 @@ function timeOnce(fn: () => unknown, clock: SampleClock): number {
     fn();
     return cpuMicros() - start;
   }
-  // The run-queue readings sit outside the wall window so their own cost (a system call,
-  // about 3 µs) is not in the sample.
-  const waited = clock === 'core' ? runQueueWaitMicros() : 0;
+  if (clock === 'core') {
+    const overhead = coreClockOverheadMicros();
+    return Math.max(0, rawCoreSample(fn) - overhead);
+  }
   const start = process.hrtime.bigint();
   fn();
-  const wall = Number(process.hrtime.bigint() - start) / 1e3;
-  if (clock !== 'core') return wall;
-  // A wait while reading the second figure falls outside the window: never below zero.
-  return Math.max(0, wall - (runQueueWaitMicros() - waited));
+  return Number(process.hrtime.bigint() - start) / 1e3;
 }
 
 /** {@link timeOnce} for asynchronous work. */
@@ -151,12 +182,13 @@ async function timeOnceAsync(fn: () => Promise<unknown>, clock: SampleClock): Pr
     await fn();
     return cpuMicros() - start;
   }
-  const waited = clock === 'core' ? runQueueWaitMicros() : 0;
+  const overhead = clock === 'core' ? coreClockOverheadMicros() : 0;
   const start = process.hrtime.bigint();
+  const waited = clock === 'core' ? runQueueWaitMicros() : 0;
   await fn();
-  const wall = Number(process.hrtime.bigint() - start) / 1e3;
-  if (clock !== 'core') return wall;
-  return Math.max(0, wall - (runQueueWaitMicros() - waited));
+  const waitedAfter = clock === 'core' ? runQueueWaitMicros() : 0;
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e3;
+  return Math.max(0, elapsed - (waitedAfter - waited) - overhead);
 }
 
 /**

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   coreClockAvailable,
+  coreClockOverheadMicros,
   cpuPerCall,
   markdownTable,
   meetsCeiling,
@@ -129,16 +130,33 @@ describe('samplers', () => {
     };
     const [spent] = sampleSync(busy, 1, 0, 'cpu');
     expect(spent).toBeGreaterThan(1_000);
-    expect(await cpuPerCall(busy, 2)).toBeGreaterThan(1_000);
+    // Spinning until the process has used 3 ms of CPU, whatever the machine's load.
+    const burn = () => {
+      const start = process.cpuUsage();
+      for (;;) {
+        const used = process.cpuUsage(start);
+        if (used.user + used.system >= 3_000) return;
+      }
+    };
+    expect(await cpuPerCall(burn, 2)).toBeGreaterThanOrEqual(3_000);
   });
+
+  it.runIf(coreClockAvailable())(
+    'on the core clock, subtracts its own cost: an empty call measures next to nothing',
+    () => {
+      expect(coreClockOverheadMicros()).toBeGreaterThan(0);
+      const samples = sampleSync(() => undefined, 101, 0, 'core');
+      expect(percentile(samples, 0.5)).toBeLessThan(2);
+    },
+  );
 
   // Twice as many spinning processes as cores: this thread gets under half a core, so it
   // spends part of any stretch of spinning in the run queue. Beyond 16 cores that many
-  // processes would cost more than the test is worth.
-  it.runIf(process.platform === 'linux' && availableParallelism() <= 16)(
+  // processes would cost more than the test is worth. Without scheduler statistics (another
+  // OS, a kernel built without them) there is no core clock and the bench uses the cpu one.
+  it.runIf(coreClockAvailable() && availableParallelism() <= 16)(
     'on the core clock, leaves out the time the thread waits for a core',
     async () => {
-      expect(coreClockAvailable()).toBe(true);
       const hogs = Array.from({ length: 2 * availableParallelism() }, () =>
         spawn(process.execPath, ['-e', 'const end = Date.now() + 4000; while (Date.now() < end);'], {
           stdio: 'ignore',

@@ -95,7 +95,7 @@ describe('createStreamOutputGuard', () => {
     expect(result.findings.map((f) => f.rule)).toContain('pii.credit_debit_card_number');
   });
 
-  it('masks the widest spelled-out card (148 characters), which a 128-character hold-back would leak', () => {
+  it('masks a 148-character spelled-out card, which a 128-character hold-back would leak', () => {
     // 4333 3333 3333 3333 338: a Luhn-valid 19-digit Visa number in five-letter words.
     const words = ['four', ...Array<string>(17).fill('three'), 'eight'].join(' - ');
     expect(words.length).toBe(148);
@@ -110,6 +110,41 @@ describe('createStreamOutputGuard', () => {
     expect(sent.join('')).not.toContain('three');
     // The derivation matters: held back by the old 128 characters, part of it goes out.
     expect(run(deltas, 128).sent.join('')).toContain('three');
+  });
+
+  it('counts the hold-back in characters detection reads: zero-width padding cannot stretch a card past it', () => {
+    // 4111 1111 1111 1111 in words, eight zero-width spaces in each gap: 184 characters as
+    // sent by the model, 64 once normalization drops the padding.
+    const words = ['four', ...Array<string>(15).fill('one')].join(` ${'\u200b'.repeat(8)}`);
+    expect(words.length).toBeGreaterThan(STREAM_HOLD_BACK_CHARS);
+    const reply = `${prose(40)} Charge ${words} today. ${prose(60)}`;
+    for (const size of [10, 25, 40, 64]) {
+      const deltas = chunk(
+        reply,
+        Array.from({ length: Math.ceil(reply.length / size) }, (_, i) => i * size),
+      );
+      const { sent, blocked } = run(deltas);
+      expect(blocked).toBe(false);
+      expect(sent.join('')).toBe(check(reply).text);
+      expect(sent.join('')).toContain('{CREDIT_DEBIT_CARD_NUMBER}');
+      expect(sent.join('')).not.toMatch(/\bone\b/);
+    }
+  });
+
+  it('withholds the reply when the end shows a match wider than the hold-back across a cut', () => {
+    // A 40-character hold-back cannot hold a 64-character spelled card: its start goes out
+    // with the last commit before its end arrives. The last check sees the card whole and the
+    // reply is withheld instead of finishing with the rest unmasked.
+    const words = ['four', ...Array<string>(15).fill('one')].join(' ');
+    const reply = `${prose(40)} Charge ${words} today.`;
+    const deltas = chunk(
+      reply,
+      Array.from({ length: Math.ceil(reply.length / 25) }, (_, i) => i * 25),
+    );
+    const { sent, blocked, result } = run(deltas, 40);
+    expect(sent.join('')).toContain('four');
+    expect(blocked).toBe(true);
+    expect(result.action).toBe('BLOCK');
   });
 
   it('sends text before the reply ends (it streams)', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { detectionViews, foldLetters, normalizeText } from '../../lambda/guardrail/normalize';
+import {
+  detectionViews,
+  foldLetters,
+  normalizeText,
+  startOfLastReadable,
+} from '../../lambda/guardrail/normalize';
 import { fill, growthRatio, LINEAR_RATIO_LIMIT } from './linear-time';
 
 const folded = (text: string): string => detectionViews(normalizeText(text)).folded;
@@ -65,5 +70,21 @@ describe('detection views (never forwarded)', () => {
   it('folds a homoglyph and spaced-letter flood in linear time (50,000 vs 10 x 5,000 characters)', () => {
     const make = (n: number) => normalizeText(fill('і g n о r е ', n / 2) + fill('a1', n / 2));
     expect(growthRatio(detectionViews, make)).toBeLessThan(LINEAR_RATIO_LIMIT);
+  });
+});
+
+describe('startOfLastReadable', () => {
+  it('counts back over characters detection reads only', () => {
+    expect(startOfLastReadable('abcdef', 3)).toBe(3);
+    expect(startOfLastReadable('abc', 3)).toBe(0);
+    expect(startOfLastReadable('ab', 3)).toBe(-1);
+    // Zero-width space, soft hyphen and a combining acute do not count.
+    expect(startOfLastReadable('xa\u200bb\u00adc', 3)).toBe(1);
+    expect(startOfLastReadable('xe\u0301\u0301f', 2)).toBe(1);
+    // A Unicode tag character (two code units) does not count, and is never split.
+    const tag = String.fromCodePoint(0xe0041);
+    expect(startOfLastReadable(`xy${tag}z`, 2)).toBe(1);
+    // An emoji (two code units) counts once.
+    expect(startOfLastReadable('x\u{1F600}z', 2)).toBe(1);
   });
 });
