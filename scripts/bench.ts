@@ -235,7 +235,7 @@ async function main(): Promise<void> {
     };
     out.push(
       '',
-      `## 1. Cold start per function (${options.runs} fresh processes per bundle, ms; shipped = ESM minified as deployed, run with NODE_OPTIONS=${rows[0]?.shipped.nodeOptions || '(none)'}, and with ${SOURCE_MAP_NODE_OPTIONS}; naive = one esbuild call, CJS, unminified)`,
+      `## 1. Cold start per function (${options.runs} fresh processes per bundle, ms; shipped = ESM minified and split as deployed, run with NODE_OPTIONS=${rows[0]?.shipped.nodeOptions || '(none)'}, and with ${SOURCE_MAP_NODE_OPTIONS}; naive = one esbuild call, CJS, unminified)`,
       '',
       markdownTable(
         [

@@ -1,17 +1,26 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AssetHashType,
+  type CfnElement,
+  DockerImage,
+  Duration,
+  type ILocalBundling,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeNoReservation } from '../aspects/reserved-concurrency';
 import { EncryptedLogGroup } from './encrypted-log-group';
-import { FUNCTION_BUNDLING } from './function-bundling';
+import { bundleFunction, FUNCTION_HANDLER_FILE } from './function-bundling';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -60,6 +69,27 @@ export interface ApiFunctionProps {
 }
 
 /**
+ * Stages a function's code with {@link bundleFunction}. Its fields are part of CDK's asset
+ * cache key (the bundling options, serialized), so each entry, deploy configuration and
+ * assets folder is staged once and never mistaken for another.
+ */
+class LocalFunctionBundling implements ILocalBundling {
+  constructor(
+    readonly entry: string,
+    readonly define: Readonly<Record<string, string>>,
+    readonly assetsDir: string | undefined,
+  ) {}
+
+  tryBundle(outputDir: string): boolean {
+    bundleFunction(projectRoot, this.entry, outputDir, this.define, this.assetsDir);
+    if (!existsSync(join(outputDir, FUNCTION_HANDLER_FILE))) {
+      throw new Error(`ApiFunction: bundling ${this.entry} wrote no ${FUNCTION_HANDLER_FILE}`);
+    }
+    return true;
+  }
+}
+
+/**
  * A Lambda function behind the load balancer, secure by default: Node.js 22 on arm64,
  * bundled and minified as ESM by esbuild, in the isolated subnets with a security group
  * that may only speak HTTPS (and with no internet route, HTTPS reaches only the VPC
@@ -69,7 +99,7 @@ export interface ApiFunctionProps {
 export class ApiFunction extends Construct {
   /** The entry's file name in lambda/functions/ (its environment contract: lambda/compose/function-env.ts). */
   readonly entry: string;
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   /** The function's timeout (the duration alarm fires near it). */
   readonly timeout: Duration;
   readonly securityGroup: ec2.SecurityGroup;
@@ -154,10 +184,19 @@ export class ApiFunction extends Construct {
     });
 
     this.timeout = props.timeout ?? Duration.seconds(15);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: `${projectRoot}lambda/functions/${props.entry}.ts`,
-      projectRoot,
-      depsLockFilePath: `${projectRoot}package-lock.json`,
+    this.function = new lambda.Function(this, 'Function', {
+      // Staged by esbuild on this machine (lib/constructs/function-bundling.ts, the same call
+      // the benchmark measures); the code asset is hashed from that output.
+      code: lambda.Code.fromAsset(projectRoot, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Required by the type, never pulled: local bundling either stages the code or
+          // throws, so CDK never falls back to bundling in a container.
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+          local: new LocalFunctionBundling(props.entry, props.define ?? {}, props.assetsDir),
+        },
+      }),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       description: props.description,
@@ -176,7 +215,7 @@ export class ApiFunction extends Construct {
       environmentEncryption: props.environmentKey,
       // No NODE_OPTIONS=--enable-source-maps: reading and parsing the map at every cold start
       // was the largest part of chat's load time (npm run bench: load p50 ratio 1.198 with it,
-      // 0.676 without, same run). The map still ships beside the bundle (sourceMap below) to
+      // 0.676 without, same run). The maps still ship beside the code (function-bundling.ts) to
       // decode a logged stack trace offline; error logs carry minified frames.
       environment: { ...props.environment },
       // Both the dead-letter queue and the on-failure destination name the same queue: the
@@ -188,34 +227,6 @@ export class ApiFunction extends Construct {
             onFailure: new destinations.SqsDestination(props.deadLetterQueue),
             retryAttempts: 2,
           }),
-      // lib/constructs/function-bundling.ts: the one source of these options (the bench builds
-      // its shipped bundle from it too).
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: FUNCTION_BUNDLING.target,
-        minify: FUNCTION_BUNDLING.minify,
-        sourceMap: FUNCTION_BUNDLING.sourceMap,
-        sourcesContent: FUNCTION_BUNDLING.sourcesContent,
-        mainFields: [...FUNCTION_BUNDLING.mainFields],
-        banner: FUNCTION_BUNDLING.banner,
-        externalModules: [...FUNCTION_BUNDLING.external],
-        esbuildArgs: {
-          '--alias': Object.entries(FUNCTION_BUNDLING.alias).map(([from, to]) => `${from}=${to}`),
-        },
-        define: { ...(props.define ?? {}) },
-        ...(props.assetsDir === undefined
-          ? {}
-          : {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  `cp -R "${inputDir}/${props.assetsDir}" "${outputDir}/assets"`,
-                ],
-              },
-            }),
-        logLevel: nodejs.LogLevel.ERROR,
-      },
     });
     if (props.reservedConcurrency === undefined) acknowledgeNoReservation(this.function);
     this.acknowledgeInvocation(props.invokedBy ?? 'load-balancer');

@@ -1,25 +1,29 @@
 /**
  * The function bundles the benchmark loads, built with esbuild's JS API:
  *
- * - **shipped**: the options every function is deployed with, read from the one place
- *   lib/constructs/api-function.ts reads them too (lib/constructs/function-bundling.ts):
- *   ESM, target node22, platform node, minified, source map beside the bundle (without
- *   sources content), main fields `module,main`, the createRequire banner, no externals, the
- *   credential-chain alias, and the environment's deploy configuration as `define`
- *   (lib/config/deploy-config.ts `deployConfigDefine`).
+ * - **shipped**: built by the same call that stages every function's code in
+ *   lib/constructs/api-function.ts (`bundleFunction`, lib/constructs/function-bundling.ts):
+ *   ESM split into `index.mjs` and the chunks it imports, target node22, platform node,
+ *   minified, source maps beside the files (without sources content), main fields
+ *   `module,main`, the createRequire banner, no externals, the credential-chain alias, and
+ *   the environment's deploy configuration as `define` (lib/config/deploy-config.ts
+ *   `deployConfigDefine`).
  * - **naive**: the reference the targets compare against: one esbuild call, bundle,
  *   platform node, CommonJS, no minification and no tuning. It gets the same `define` (the
  *   code refuses to load without its deploy configuration) and, for the web function only,
  *   `import.meta.url` as a constant, because CommonJS output has no import.meta.
  *
- * The web function's page assets are copied beside both bundles, as the construct's
- * afterBundling hook does.
+ * The web function's page assets are copied beside both bundles, as the construct does.
  */
-import { cpSync, mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
-import { FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
+import {
+  bundleFunction,
+  FUNCTION_HANDLER_FILE,
+  functionBuildOptions,
+} from '../../lib/constructs/function-bundling';
 
 /** The function entries under lambda/functions/, in report order. */
 export const FUNCTION_ENTRIES = [
@@ -42,31 +46,14 @@ export const SHIPPED_NODE_OPTIONS = '';
 /** NODE_OPTIONS of the comparison run that loads the source map (the cost of turning it on). */
 export const SOURCE_MAP_NODE_OPTIONS = '--enable-source-maps';
 
-/** esbuild options of the shipped bundle, as NodejsFunction gets them (see the module comment). */
+/** esbuild options of the shipped bundle: the construct's own (see the module comment). */
 export function shippedBuildOptions(
   projectRoot: string,
   entry: FunctionEntry,
   outdir: string,
   define: Readonly<Record<string, string>>,
 ): BuildOptions {
-  return {
-    absWorkingDir: projectRoot,
-    entryPoints: [join(projectRoot, 'lambda/functions', `${entry}.ts`)],
-    bundle: true,
-    target: FUNCTION_BUNDLING.target,
-    platform: 'node',
-    format: FUNCTION_BUNDLING.format,
-    outfile: join(outdir, 'index.mjs'),
-    minify: FUNCTION_BUNDLING.minify,
-    sourcemap: FUNCTION_BUNDLING.sourceMap,
-    sourcesContent: FUNCTION_BUNDLING.sourcesContent,
-    external: [...FUNCTION_BUNDLING.external],
-    alias: { ...FUNCTION_BUNDLING.alias },
-    define: { ...define },
-    logLevel: 'error',
-    banner: { js: FUNCTION_BUNDLING.banner },
-    mainFields: [...FUNCTION_BUNDLING.mainFields],
-  };
+  return functionBuildOptions(projectRoot, entry, outdir, define);
 }
 
 /** esbuild options of the naive reference bundle. */
@@ -96,9 +83,9 @@ export function naiveBuildOptions(
 export interface BuiltBundle {
   readonly file: string;
   readonly format: 'esm' | 'cjs';
-  /** Bytes of the code file (the source map, when there is one, is not counted). */
+  /** Bytes of code: the file and, for a split bundle, its chunks (source maps not counted). */
   readonly bytes: number;
-  /** Bytes of the source map beside it (0 when none). */
+  /** Bytes of the source maps beside them (0 when none). */
   readonly sourceMapBytes: number;
   /** The NODE_OPTIONS the function runs with. */
   readonly nodeOptions: string;
@@ -111,33 +98,47 @@ export interface BundlePair {
   readonly naive: BuiltBundle;
 }
 
-const sizeOf = (file: string): number => {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-};
+/** Bytes of the files in `dir` whose names end with `suffix` (a split bundle is several). */
+function bytesOf(dir: string, suffix: string): number {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(suffix))
+    .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+}
 
-async function buildOne(
+function builtBundle(file: string, format: 'esm' | 'cjs', nodeOptions: string): BuiltBundle {
+  const dir = dirname(file);
+  const code = format === 'esm' ? '.mjs' : '.cjs';
+  return {
+    file,
+    format,
+    bytes: bytesOf(dir, code),
+    sourceMapBytes: bytesOf(dir, `${code}.map`),
+    nodeOptions,
+  };
+}
+
+async function buildNaive(
   projectRoot: string,
   entry: FunctionEntry,
-  options: BuildOptions,
   outdir: string,
-  nodeOptions: string,
+  define: Readonly<Record<string, string>>,
 ): Promise<BuiltBundle> {
   mkdirSync(outdir, { recursive: true });
+  const options = naiveBuildOptions(projectRoot, entry, outdir, define);
   await build(options);
   const assets = ASSETS_DIR[entry];
   if (assets) cpSync(resolve(projectRoot, assets), join(outdir, 'assets'), { recursive: true });
-  const file = options.outfile as string;
-  return {
-    file,
-    format: options.format === 'esm' ? 'esm' : 'cjs',
-    bytes: sizeOf(file),
-    sourceMapBytes: sizeOf(`${file}.map`),
-    nodeOptions,
-  };
+  return builtBundle(options.outfile as string, 'cjs', '');
+}
+
+function shipped(
+  projectRoot: string,
+  entry: FunctionEntry,
+  outdir: string,
+  define: Readonly<Record<string, string>>,
+): BuiltBundle {
+  bundleFunction(projectRoot, entry, outdir, define, ASSETS_DIR[entry]);
+  return builtBundle(join(outdir, FUNCTION_HANDLER_FILE), 'esm', SHIPPED_NODE_OPTIONS);
 }
 
 /** Builds the shipped and the naive bundle of each entry under `workDir`. */
@@ -153,20 +154,8 @@ export async function buildBundles(
     const naiveDir = join(workDir, 'naive', entry);
     pairs.push({
       entry,
-      shipped: await buildOne(
-        projectRoot,
-        entry,
-        shippedBuildOptions(projectRoot, entry, shippedDir, define),
-        shippedDir,
-        SHIPPED_NODE_OPTIONS,
-      ),
-      naive: await buildOne(
-        projectRoot,
-        entry,
-        naiveBuildOptions(projectRoot, entry, naiveDir, define),
-        naiveDir,
-        '',
-      ),
+      shipped: shipped(projectRoot, entry, shippedDir, define),
+      naive: await buildNaive(projectRoot, entry, naiveDir, define),
     });
   }
   return pairs;
