@@ -94,9 +94,14 @@ function characterKinds(value: string): number {
   return lower + upper + digit + other;
 }
 
-/** Values that stand in for a secret in examples and templates, not secrets themselves. */
+/**
+ * Values that stand in for a secret in examples and templates, not secrets themselves. The
+ * bullet is written `\u2022`: esbuild copies regular-expression literals as written, and one
+ * non-ASCII character makes V8 hold and scan the whole bundle two bytes per character
+ * (test/infra/function-bundle.test.ts keeps the bundles ASCII).
+ */
 const PLACEHOLDER =
-  /^(?:[*xX•.#-]+|<[^>]*>?|\{[A-Za-z_ ]*\}?|\$\{?[A-Za-z_][\w.]*\}?|\{\{?[^}]*\}?\}|%\(?[\w]*\)?s?|\[[^\]]*\]|(?:your|my|the|some|example|sample|dummy|fake|test|new|old)[_-]?\w*|password\d*|passw0rd|changeme|secret|null|none|nil|undefined|true|false|required|optional|string|str|env|redacted|hidden|\.\.\.)$/i;
+  /^(?:[*xX\u2022.#-]+|<[^>]*>?|\{[A-Za-z_ ]*\}?|\$\{?[A-Za-z_][\w.]*\}?|\{\{?[^}]*\}?\}|%\(?[\w]*\)?s?|\[[^\]]*\]|(?:your|my|the|some|example|sample|dummy|fake|test|new|old)[_-]?\w*|password\d*|passw0rd|changeme|secret|null|none|nil|undefined|true|false|required|optional|string|str|env|redacted|hidden|\.\.\.)$/i;
 
 /** AWS access key ids: a documented prefix and 16 more upper-case letters or digits. */
 const AWS_ACCESS_KEY =

@@ -54,6 +54,14 @@ describe('the chat function as staged for Lambda', () => {
     expect(chunks.length).toBeGreaterThan(0);
   });
 
+  it('is ASCII throughout, so V8 keeps each file one byte per character', () => {
+    for (const file of readdirSync(outdir).filter((name) => name.endsWith('.mjs'))) {
+      const code = readFileSync(join(outdir, file), 'utf8');
+      const at = code.search(/[^\x00-\x7f]/);
+      expect(at, `${file}: non-ASCII near "${code.slice(Math.max(0, at - 40), at + 10)}"`).toBe(-1);
+    }
+  });
+
   it('loads in a fresh Node process from its folder and exports the handler', () => {
     const key = generateSigningKey('bundle-1');
     const env = {
