@@ -19,11 +19,7 @@ import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
-import {
-  bundleFunction,
-  FUNCTION_HANDLER_FILE,
-  functionBuildOptions,
-} from '../../lib/constructs/function-bundling';
+import { bundleFunction, FUNCTION_HANDLER_FILE } from '../../lib/constructs/function-bundling';
 
 /** The function entries under lambda/functions/, in report order. */
 export const FUNCTION_ENTRIES = [
@@ -45,16 +41,6 @@ const ASSETS_DIR: Partial<Record<FunctionEntry, string>> = { web: 'lambda/web/as
 export const SHIPPED_NODE_OPTIONS = '';
 /** NODE_OPTIONS of the comparison run that loads the source map (the cost of turning it on). */
 export const SOURCE_MAP_NODE_OPTIONS = '--enable-source-maps';
-
-/** esbuild options of the shipped bundle: the construct's own (see the module comment). */
-export function shippedBuildOptions(
-  projectRoot: string,
-  entry: FunctionEntry,
-  outdir: string,
-  define: Readonly<Record<string, string>>,
-): BuildOptions {
-  return functionBuildOptions(projectRoot, entry, outdir, define);
-}
 
 /** esbuild options of the naive reference bundle. */
 export function naiveBuildOptions(

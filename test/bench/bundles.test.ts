@@ -1,26 +1,42 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { deployConfigDefine } from '../../lib/config/deploy-config';
 import {
+  bundleFunction,
   FUNCTION_BUNDLING,
   FUNCTION_HANDLER_FILE,
   functionBuildOptions,
 } from '../../lib/constructs/function-bundling';
-import { naiveBuildOptions, SHIPPED_NODE_OPTIONS, shippedBuildOptions } from '../../scripts/bench/bundles';
+import { buildBundles, naiveBuildOptions, SHIPPED_NODE_OPTIONS } from '../../scripts/bench/bundles';
+import { configOf } from '../support/synth';
+
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 const construct = readFileSync(new URL('../../lib/constructs/api-function.ts', import.meta.url), 'utf8');
-const define = { __OMNICHAT_DEPLOY_CONFIG__: '{"environment":"dev"}' };
+const define = deployConfigDefine(configOf('dev'));
 
 describe('bench bundles are built as lib/constructs/api-function.ts builds the functions', () => {
-  const shipped = shippedBuildOptions('/repo/', 'chat', '/out', define);
+  const shipped = functionBuildOptions('/repo/', 'chat', '/out', define);
 
-  it('the construct stages its code with the call the bench builds its shipped bundle with', () => {
-    expect(construct).toContain(
-      'bundleFunction(projectRoot, this.entry, outputDir, this.define, this.assetsDir)',
-    );
-    expect(shipped).toEqual(functionBuildOptions('/repo/', 'chat', '/out', define));
-  });
+  it('builds the shipped bundle with bundleFunction, the call ApiFunction stages code with', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'omnichat-bench-bundles-'));
+    try {
+      const [pair] = await buildBundles(projectRoot, join(root, 'bench'), define, ['health']);
+      bundleFunction(projectRoot, 'health', join(root, 'direct'), define);
+      expect(pair?.shipped.file).toBe(join(root, 'bench', 'shipped', 'health', FUNCTION_HANDLER_FILE));
+      expect(readFileSync(pair?.shipped.file ?? '', 'utf8')).toBe(
+        readFileSync(join(root, 'direct', FUNCTION_HANDLER_FILE), 'utf8'),
+      );
+      expect(pair?.shipped.bytes).toBe(statSync(join(root, 'direct', FUNCTION_HANDLER_FILE)).size);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 
-  it('builds the shipped bundle as ESM split into index.mjs and its chunks, minified, with the alias', () => {
+  it('the function build is ESM split into index.mjs and its chunks, minified, with the alias', () => {
     expect(shipped).toMatchObject({
       format: 'esm',
       splitting: true,
